@@ -1,0 +1,32 @@
+# The two commands of the README: `make run` (the product on local services) and `make test`.
+# Both first run `setup`, which installs everything on a fresh machine and is quick when done.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
+
+.PHONY: run test setup gas-report
+
+run: setup
+	$(BIN)/python -m scripts.services
+
+test: setup
+	$(BIN)/brownie test --network carechain-test
+
+gas-report: setup
+	$(BIN)/brownie run scripts/gas_report.py --network carechain-test
+
+setup: $(VENV)/.installed node_modules/.installed
+	$(BIN)/python -m scripts.toolchain
+	$(BIN)/brownie compile >/dev/null
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# `npm install` (not `npm ci`) reproduces the committed lock; see README, "Toolchain".
+node_modules/.installed: package.json package-lock.json
+	npm install --no-audit --no-fund
+	touch $@

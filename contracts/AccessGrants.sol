@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Registry} from "./Registry.sol";
+
+/**
+ * @title AccessGrants
+ * @notice Time-bound consent. A patient grants a doctor or a whole hospital access to chosen
+ * record categories, to read or to read and add records, until an expiry second; the patient
+ * may renew, narrow or revoke the grant at any time. A hospital grant covers every doctor of that
+ * hospital while both are unsuspended.
+ * @dev Access checks read at most four storage slots, whatever the number of grants or records.
+ */
+abstract contract AccessGrants is Registry {
+    /// @notice Categories are numbered 0 to 31; a scope is a bit mask of them.
+    uint8 public constant CATEGORY_COUNT = 32;
+
+    /// @notice The furthest ahead a grant may expire, counted from the granting block.
+    uint256 public constant MAX_GRANT_DURATION = 3650 days;
+
+    /// @dev One slot per (patient, grantee): 5 + 4 + 1 = 10 bytes. expiresAt == 0 means no grant.
+    struct Grant {
+        uint40 expiresAt; // access ends at this second: checks fail at and after it
+        uint32 categories; // bit i set: category i is in scope
+        bool canWrite;
+    }
+
+    mapping(address patient => mapping(address grantee => Grant)) internal _grants;
+
+    /// @notice `patient` granted `grantee` access to `categories` until `expiresAt`.
+    event AccessGranted(
+        address indexed patient, address indexed grantee, uint32 categories, bool canWrite, uint40 expiresAt
+    );
+
+    /// @notice `patient` extended the grant of `grantee` to `expiresAt`.
+    event AccessRenewed(address indexed patient, address indexed grantee, uint40 expiresAt);
+
+    /// @notice `patient` reduced the grant of `grantee` to the given scope, right and expiry.
+    event AccessNarrowed(
+        address indexed patient, address indexed grantee, uint32 categories, bool canWrite, uint40 expiresAt
+    );
+
+    /// @notice `patient` revoked the grant of `grantee`.
+    event AccessRevoked(address indexed patient, address indexed grantee);
+
+    /// @dev A grant must cover at least one category.
+    error AccessGrantsEmptyScope();
+
+    /// @dev `expiresAt` is not after the current block's timestamp.
+    error AccessGrantsExpiryNotInFuture(uint256 expiresAt);
+
+    /// @dev `expiresAt` is later than `latest` (now + MAX_GRANT_DURATION).
+    error AccessGrantsExpiryTooFar(uint256 expiresAt, uint256 latest);
+
+    /// @dev `patient` already has an unexpired grant for `grantee`: renew or narrow it instead.
+    error AccessGrantsGrantExists(address patient, address grantee);
+
+    /// @dev `patient` has no grant for `grantee`.
+    error AccessGrantsNoGrant(address patient, address grantee);
+
+    /// @dev The grant of `patient` for `grantee` expired; grant afresh or renew it.
+    error AccessGrantsGrantExpired(address patient, address grantee);
+
+    /// @dev A renewal must move the expiry later than `current`.
+    error AccessGrantsNotLater(uint256 expiresAt, uint256 current);
+
+    /// @dev Narrowing may only drop categories, drop the write right or move the expiry earlier.
+    error AccessGrantsNotNarrower();
+
+    /**
+     * @notice Grants `grantee` access to the caller's records in `categories` until `expiresAt`.
+     * Replaces an expired grant; an unexpired one must be renewed, narrowed or revoked instead.
+     * @param grantee A registered, unsuspended hospital or doctor.
+     * @param categories Bit mask of the categories in scope (bit i: category i); not zero.
+     * @param canWrite Whether the grantee may also add records in those categories.
+     * @param expiresAt Unix second at which access ends; in the future, within MAX_GRANT_DURATION.
+     */
+    function grantAccess(address grantee, uint32 categories, bool canWrite, uint40 expiresAt) external {
+        _requirePatient(msg.sender);
+        _requireActiveGrantee(grantee);
+        if (categories == 0) revert AccessGrantsEmptyScope();
+        _requireValidExpiry(expiresAt);
+        Grant storage grant = _grants[msg.sender][grantee];
+        if (grant.expiresAt > block.timestamp) revert AccessGrantsGrantExists(msg.sender, grantee);
+        _grants[msg.sender][grantee] = Grant({expiresAt: expiresAt, categories: categories, canWrite: canWrite});
+        emit AccessGranted(msg.sender, grantee, categories, canWrite, expiresAt);
+    }
+
+    /**
+     * @notice Moves the expiry of the caller's grant for `grantee` later, keeping its scope. An
+     * expired grant may be renewed too.
+     * @param grantee A grantee of the caller; it must be unsuspended.
+     * @param expiresAt The new expiry: later than the current one and than now, within
+     * MAX_GRANT_DURATION.
+     */
+    function renewAccess(address grantee, uint40 expiresAt) external {
+        Grant storage grant = _existingGrant(msg.sender, grantee);
+        _requireActiveGrantee(grantee);
+        _requireValidExpiry(expiresAt);
+        if (expiresAt <= grant.expiresAt) revert AccessGrantsNotLater(expiresAt, grant.expiresAt);
+        grant.expiresAt = expiresAt;
+        emit AccessRenewed(msg.sender, grantee, expiresAt);
+    }
+
+    /**
+     * @notice Reduces the caller's unexpired grant for `grantee`: fewer categories, no write
+     * right, or an earlier expiry. Each value must be within the current grant.
+     * @param grantee A grantee of the caller with an unexpired grant.
+     * @param categories A non-empty subset of the granted categories.
+     * @param canWrite False, or true only if the grant already allows writing.
+     * @param expiresAt In the future and not later than the current expiry.
+     */
+    function narrowAccess(address grantee, uint32 categories, bool canWrite, uint40 expiresAt) external {
+        Grant storage grant = _existingGrant(msg.sender, grantee);
+        Grant memory current = grant;
+        if (current.expiresAt <= block.timestamp) revert AccessGrantsGrantExpired(msg.sender, grantee);
+        if (categories == 0) revert AccessGrantsEmptyScope();
+        if (expiresAt <= block.timestamp) revert AccessGrantsExpiryNotInFuture(expiresAt);
+        if (
+            categories & ~current.categories != 0 || (canWrite && !current.canWrite)
+                || expiresAt > current.expiresAt
+        ) revert AccessGrantsNotNarrower();
+        _grants[msg.sender][grantee] = Grant({expiresAt: expiresAt, categories: categories, canWrite: canWrite});
+        emit AccessNarrowed(msg.sender, grantee, categories, canWrite, expiresAt);
+    }
+
+    /**
+     * @notice Ends the caller's grant for `grantee` at once (an expired grant is cleared too).
+     * @param grantee A grantee of the caller.
+     */
+    function revokeAccess(address grantee) external {
+        _existingGrant(msg.sender, grantee);
+        delete _grants[msg.sender][grantee];
+        emit AccessRevoked(msg.sender, grantee);
+    }
+
+    /**
+     * @notice Returns the grant of `patient` for `grantee` as stored, expired or not
+     * (expiresAt == 0: none).
+     * @param patient The granting patient.
+     * @param grantee The doctor or hospital.
+     */
+    function grantOf(address patient, address grantee) external view returns (Grant memory) {
+        return _grants[patient][grantee];
+    }
+
+    /**
+     * @notice Whether `reader` may read records of `patient` in `category` now: the patient
+     * itself, or an unsuspended provider holding an unexpired grant covering the category
+     * (a doctor also through its hospital's grant). False at and after the expiry second.
+     * @param patient The patient whose records are asked for.
+     * @param reader The account that wants to read.
+     * @param category The record category, 0 to 31.
+     */
+    function canAccess(address patient, address reader, uint8 category) external view returns (bool) {
+        return _hasAccess(patient, reader, category, false);
+    }
+
+    /**
+     * @notice Whether `author` may add records of `patient` in `category` now: the patient
+     * itself, or an unsuspended doctor whose own or hospital grant covers the category with the
+     * write right.
+     * @param patient The patient the record is about.
+     * @param author The account that wants to add the record.
+     * @param category The record category, 0 to 31.
+     */
+    function canWrite(address patient, address author, uint8 category) external view returns (bool) {
+        return _hasAccess(patient, author, category, true);
+    }
+
+    /// @dev Hospitals may read under their grants but never author records.
+    function _hasAccess(address patient, address account, uint8 category, bool write)
+        internal
+        view
+        returns (bool)
+    {
+        if (category >= CATEGORY_COUNT) return false;
+        Participant storage participant = _participants[account];
+        Role role = participant.role;
+        if (account == patient) return role == Role.Patient;
+        if (participant.suspended) return false;
+        if (role == Role.Hospital) return !write && _covers(_grants[patient][account], category, false);
+        if (role != Role.Doctor) return false;
+        address hospital = participant.hospital;
+        if (_participants[hospital].suspended) return false;
+        return _covers(_grants[patient][account], category, write)
+            || _covers(_grants[patient][hospital], category, write);
+    }
+
+    function _covers(Grant storage grant, uint8 category, bool write) private view returns (bool) {
+        Grant memory g = grant;
+        return block.timestamp < g.expiresAt && (g.categories >> category) & 1 == 1 && (g.canWrite || !write);
+    }
+
+    function _requirePatient(address account) internal view {
+        if (_participants[account].role != Role.Patient) revert RegistryNotAPatient(account);
+    }
+
+    /// @dev A doctor of a suspended hospital may still be granted: the grant stays inert, like
+    /// the doctor's other grants, until the hospital is reinstated. Checking the hospital here
+    /// too would cost every grant another cold storage read.
+    function _requireActiveGrantee(address grantee) private view {
+        if (_requireProvider(grantee).suspended) revert RegistryProviderSuspended(grantee);
+    }
+
+    function _requireValidExpiry(uint40 expiresAt) private view {
+        if (expiresAt <= block.timestamp) revert AccessGrantsExpiryNotInFuture(expiresAt);
+        uint256 latest = block.timestamp + MAX_GRANT_DURATION;
+        if (expiresAt > latest) revert AccessGrantsExpiryTooFar(expiresAt, latest);
+    }
+
+    function _existingGrant(address patient, address grantee) private view returns (Grant storage grant) {
+        grant = _grants[patient][grantee];
+        if (grant.expiresAt == 0) revert AccessGrantsNoGrant(patient, grantee);
+    }
+}

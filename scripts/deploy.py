@@ -1,0 +1,64 @@
+"""Deploys CareChain and writes the deployment manifest the Python side reads.
+
+    brownie run scripts/deploy.py --network carechain-local
+
+The deployer becomes the consortium admin. On the local chain it is Ganache's first account;
+on any other network set DEPLOYER_PRIVATE_KEY (hex) to a funded key. The manifest is written to
+deployments/<chain id>.json, or to the path in CARECHAIN_MANIFEST.
+"""
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from brownie import CareChain, accounts, chain, network, web3
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def manifest_path(chain_id: int) -> Path:
+    return Path(os.environ.get("CARECHAIN_MANIFEST", ROOT / "deployments" / f"{chain_id}.json"))
+
+
+def deployer():
+    key = os.environ.get("DEPLOYER_PRIVATE_KEY")
+    if key:
+        return accounts.add(key)
+    if len(accounts) == 0:
+        raise SystemExit(
+            f"network {network.show_active()} has no unlocked accounts: "
+            "set DEPLOYER_PRIVATE_KEY to the hex private key of a funded account"
+        )
+    return accounts[0]
+
+
+def write_manifest(contract, tx) -> Path:
+    manifest = {
+        "chainId": chain.id,
+        "network": network.show_active(),
+        "deployedAt": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "admin": contract.owner(),
+        "contracts": {
+            "CareChain": {
+                "address": contract.address,
+                "deployBlock": tx.block_number,
+                "transactionHash": tx.txid,
+                "runtimeCodeHash": web3.keccak(web3.eth.get_code(contract.address)).hex(),
+                "abi": contract.abi,
+            }
+        },
+    }
+    path = manifest_path(chain.id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return path
+
+
+def main():
+    account = deployer()
+    contract = CareChain.deploy(account, {"from": account})
+    path = write_manifest(contract, contract.tx)
+    print(f"CareChain deployed at {contract.address} on chain {chain.id}; admin {account.address}")
+    print(f"manifest written to {path}")
+    return contract

@@ -1,0 +1,43 @@
+"""The local development chain: Ganache run with the settings of ganache.json.
+
+ganache.json mirrors Ganache's own option names ({"chain": {"chainId": 1337}} is
+`--chain.chainId 1337`), so every Ganache option can be set there without code changes.
+"""
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GANACHE_JSON = ROOT / "ganache.json"
+GANACHE_BIN = ROOT / "node_modules" / ".bin" / "ganache"
+# brownie's test chain runs beside a running product chain, on the next port.
+TEST_PORT_OFFSET = 1
+
+
+def load_settings(path: Path = GANACHE_JSON) -> dict:
+    """Returns ganache.json with the database path made absolute (it is relative to the repo)."""
+    settings = json.loads(path.read_text())
+    database = settings.get("database", {})
+    if "dbPath" in database:
+        database["dbPath"] = str((ROOT / database["dbPath"]).resolve())
+    return settings
+
+
+def cli_args(settings: dict) -> list[str]:
+    """Turns nested settings into Ganache command-line flags."""
+    args = []
+    for namespace, options in settings.items():
+        for name, value in options.items():
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            args += [f"--{namespace}.{name}", str(value)]
+    return args
+
+
+def rpc_url(settings: dict) -> str:
+    server = settings.get("server", {})
+    return f"http://{server.get('host', '127.0.0.1')}:{server.get('port', 8545)}"
+
+
+def chain_id(settings: dict) -> int:
+    return int(settings["chain"]["chainId"])
