@@ -68,15 +68,16 @@ def people():
 
 @pytest.fixture(scope="module")
 def carechain(people):
+    """A fresh deployment with nobody registered."""
     return CareChain.deploy(people.admin, {"from": people.admin})
 
 
 @pytest.fixture(scope="module")
-def registered(carechain, people):
-    """A consortium with two hospitals, three doctors and two patients.
-
+def registered(people):
+    """A deployment of its own with two hospitals, three doctors and two patients registered:
     doctor and colleague work at hospital; outsider works at other_hospital."""
     p = people
+    carechain = CareChain.deploy(p.admin, {"from": p.admin})
     carechain.registerHospital(p.hospital, public_key(p.hospital), {"from": p.admin})
     carechain.registerHospital(p.other_hospital, public_key(p.other_hospital), {"from": p.admin})
     for doctor, hospital in ((p.doctor, p.hospital), (p.colleague, p.hospital), (p.outsider, p.other_hospital)):

@@ -40,5 +40,5 @@ def test_malformed_key_reverts(carechain, people):
 
 
 def test_provider_cannot_register_as_patient(registered, people):
-    with brownie.reverts(typed_error("RegistryAlreadyRegistered", people.patient)):
+    with brownie.reverts(typed_error("RegistryAlreadyRegistered", people.doctor)):
         registered.registerPatient(public_key(people.doctor), {"from": people.doctor})
