@@ -1,0 +1,108 @@
+"""Records are indexed append-only by their patient or by a doctor holding a live write grant for
+the category; the index is paged in O(page) and never holds a digest twice."""
+
+import brownie
+from conftest import LABS, NONE, VITALS, digest, grant, mask, typed_error
+
+ZERO = "0x0000000000000000000000000000000000000000"
+
+
+def entry(registered, patient, label):
+    r = registered.recordOf(patient, digest(label))
+    return (r["author"], r["category"], r["addedAt"], r["supersededBy"])
+
+
+def test_patient_indexes_own_record(registered, people):
+    tx = registered.addRecord(people.patient, digest("bp"), VITALS, {"from": people.patient})
+    assert tx.events["RecordAdded"] == {
+        "patient": people.patient,
+        "digest": "0x" + digest("bp").hex(),
+        "author": people.patient,
+        "number": 1,
+        "category": VITALS,
+    }
+    assert entry(registered, people.patient, "bp") == (people.patient, VITALS, tx.timestamp, 0)
+    assert registered.recordCount(people.patient) == 1
+
+
+def test_doctor_with_write_grant_indexes_a_record(registered, people):
+    grant(registered, people.patient, people.doctor, mask(LABS), can_write=True)
+    tx = registered.addRecord(people.patient, digest("hba1c"), LABS, {"from": people.doctor})
+    assert tx.events["RecordAdded"]["author"] == people.doctor
+    assert entry(registered, people.patient, "hba1c")[:2] == (people.doctor, LABS)
+
+
+def test_records_are_numbered_per_patient(registered, people):
+    for label in ("a", "b", "c"):
+        registered.addRecord(people.patient, digest(label), VITALS, {"from": people.patient})
+    tx = registered.addRecord(people.other_patient, digest("a"), VITALS, {"from": people.other_patient})
+    assert tx.events["RecordAdded"]["number"] == 1
+    assert registered.recordCount(people.patient) == 3
+    assert registered.recordCount(people.other_patient) == 1
+
+
+def test_write_without_write_right_is_refused(registered, people):
+    grant(registered, people.patient, people.doctor, mask(VITALS))
+    with brownie.reverts(typed_error("RecordIndexUnauthorizedAuthor", people.patient, people.doctor, VITALS)):
+        registered.addRecord(people.patient, digest("x"), VITALS, {"from": people.doctor})
+    assert registered.recordCount(people.patient) == 0
+
+
+def test_write_outside_granted_categories_is_refused(registered, people):
+    grant(registered, people.patient, people.doctor, mask(VITALS), can_write=True)
+    with brownie.reverts(typed_error("RecordIndexUnauthorizedAuthor", people.patient, people.doctor, LABS)):
+        registered.addRecord(people.patient, digest("x"), LABS, {"from": people.doctor})
+
+
+def test_strangers_and_other_patients_cannot_write(registered, people):
+    for author in (people.stranger, people.other_patient, people.doctor, people.admin):
+        with brownie.reverts(typed_error("RecordIndexUnauthorizedAuthor", people.patient, author, VITALS)):
+            registered.addRecord(people.patient, digest("x"), VITALS, {"from": author})
+
+
+def test_records_only_for_registered_patients(registered, people):
+    for account in (people.stranger, people.doctor):
+        with brownie.reverts(typed_error("RegistryNotAPatient", account)):
+            registered.addRecord(account, digest("x"), VITALS, {"from": account})
+
+
+def test_duplicate_digest_is_refused(registered, people):
+    registered.addRecord(people.patient, digest("bp"), VITALS, {"from": people.patient})
+    with brownie.reverts(typed_error("RecordIndexDuplicateRecord", people.patient, digest("bp"))):
+        registered.addRecord(people.patient, digest("bp"), LABS, {"from": people.patient})
+    assert registered.recordCount(people.patient) == 1
+
+
+def test_zero_digest_and_unknown_category_are_refused(registered, people):
+    with brownie.reverts(typed_error("RecordIndexEmptyDigest")):
+        registered.addRecord(people.patient, NONE, VITALS, {"from": people.patient})
+    for category in (32, 255):
+        with brownie.reverts(typed_error("RecordIndexInvalidCategory", category)):
+            registered.addRecord(people.patient, digest("x"), category, {"from": people.patient})
+
+
+def test_unknown_record_reads_as_empty(registered, people):
+    assert entry(registered, people.patient, "never added") == (ZERO, 0, 0, 0)
+
+
+def test_pages_hold_records_in_order(registered, people):
+    labels = [f"r{i}" for i in range(5)]
+    for label in labels:
+        registered.addRecord(people.patient, digest(label), VITALS, {"from": people.patient})
+
+    digests, records = registered.recordsPage(people.patient, 2, 3)
+    assert [bytes(d) for d in digests] == [digest(label) for label in labels[1:4]]
+    assert [r["author"] for r in records] == [people.patient] * 3
+
+    assert len(registered.recordsPage(people.patient, 4, 10)[0]) == 2  # cut at the end
+    assert len(registered.recordsPage(people.patient, 6, 10)[0]) == 0  # past the end
+    assert [bytes(d) for d in registered.recordsPage(people.patient, 0, 1)[0]] == [digest("r0")]  # 0 reads as 1
+    assert len(registered.recordsPage(people.other_patient, 1, 10)[0]) == 0
+
+
+def test_page_size_is_capped(registered, people):
+    for i in range(101):
+        registered.addRecord(people.patient, digest(f"r{i}"), VITALS, {"from": people.patient})
+    assert registered.MAX_PAGE_SIZE() == 100
+    assert len(registered.recordsPage(people.patient, 1, 500)[0]) == 100
+    assert len(registered.recordsPage(people.patient, 101, 500)[0]) == 1
