@@ -41,3 +41,18 @@ def rpc_url(settings: dict) -> str:
 
 def chain_id(settings: dict) -> int:
     return int(settings["chain"]["chainId"])
+
+
+def dev_account(index: int):
+    """Ganache's deterministic account number `index` (an eth_account LocalAccount), derived from
+    the mnemonic in ganache.json: for tests and demos only, never for real data."""
+    from eth_account import Account
+
+    Account.enable_unaudited_hdwallet_features()
+    mnemonic = load_settings()["wallet"]["mnemonic"]
+    return Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{index}")
+
+
+def public_key(account) -> bytes:
+    """The 64-byte uncompressed public key of a LocalAccount."""
+    return account._key_obj.public_key.to_bytes()

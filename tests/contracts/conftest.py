@@ -7,13 +7,9 @@ import eth_abi
 import pytest
 from brownie import CareChain, accounts, chain
 from brownie.exceptions import decode_typed_error
-from eth_account import Account
 from eth_utils import function_signature_to_4byte_selector
 
 from scripts import localchain
-
-Account.enable_unaudited_hdwallet_features()
-MNEMONIC = localchain.load_settings()["wallet"]["mnemonic"]
 
 # Category numbers used by the tests (the product's names for them live in the Python library).
 VITALS, LABS, CONDITIONS, MEDICATIONS = 0, 1, 2, 3
@@ -24,8 +20,7 @@ NONE = bytes(32)  # "no digest"
 def public_key(account) -> bytes:
     """The 64-byte uncompressed secp256k1 public key of a Ganache account."""
     index = [a.address for a in accounts].index(account.address)
-    key = Account.from_mnemonic(MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
-    return key._key_obj.public_key.to_bytes()
+    return localchain.public_key(localchain.dev_account(index))
 
 
 def mask(*categories: int) -> int:

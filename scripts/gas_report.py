@@ -1,0 +1,63 @@
+"""Prints the gas each CareChain operation costs, beside the design's targets and the physical
+floor (21,000 per transaction plus 22,100 per storage slot it fills for the first time).
+
+    brownie run scripts/gas_report.py --network carechain-test      (or: make gas-report)
+
+Runs on a fresh deployment on brownie's throw-away test chain.
+"""
+
+from brownie import CareChain, accounts, chain
+
+from scripts import localchain
+
+TX, NEW_SLOT = 21_000, 22_100
+DAY = 86400
+
+
+def public_key(account) -> bytes:
+    return localchain.public_key(localchain.dev_account(list(accounts).index(account)))
+
+
+def measure() -> list[tuple[str, int, int | None, int]]:
+    """Returns (operation, gas used, target or None, floor) rows."""
+    admin, hospital, doctor, colleague, patient, newcomer = accounts[:6]
+    contract = CareChain.deploy(admin, {"from": admin})
+    contract.registerHospital(hospital, public_key(hospital), {"from": admin})
+    contract.registerDoctor(doctor, hospital, public_key(doctor), {"from": admin})
+    contract.registerDoctor(colleague, hospital, public_key(colleague), {"from": admin})
+    expires = chain.time() + 30 * DAY
+
+    def digest(n: int) -> bytes:
+        return n.to_bytes(32, "big")
+
+    steps = [
+        ("register patient", lambda: contract.registerPatient(public_key(patient), {"from": patient}), 50_000, 1),
+        ("grant (to a doctor)", lambda: contract.grantAccess(doctor, 0b11, True, expires, {"from": patient}), 55_000, 1),
+        ("grant (to a hospital)", lambda: contract.grantAccess(hospital, 0b1, True, expires, {"from": patient}), 55_000, 1),
+        ("add record (patient, first)", lambda: contract.addRecord(patient, digest(1), 0, {"from": patient}), 80_000, 2),
+        ("add record (patient, later)", lambda: contract.addRecord(patient, digest(2), 0, {"from": patient}), 80_000, 2),
+        ("add record (doctor, own grant)", lambda: contract.addRecord(patient, digest(3), 1, {"from": doctor}), 80_000, 2),
+        ("add record (doctor, hospital grant)", lambda: contract.addRecord(patient, digest(4), 0, {"from": colleague}), 80_000, 2),
+        ("supersede record (patient)", lambda: contract.supersedeRecord(patient, digest(1), digest(5), {"from": patient}), None, 2),
+        ("log a read", lambda: contract.logRead(patient, digest(2), {"from": doctor}), 30_000, 0),
+        ("renew grant", lambda: contract.renewAccess(doctor, expires + DAY, {"from": patient}), None, 0),
+        ("narrow grant", lambda: contract.narrowAccess(doctor, 0b1, False, expires, {"from": patient}), None, 0),
+        ("revoke grant", lambda: contract.revokeAccess(doctor, {"from": patient}), 30_000, 0),
+        ("register hospital (admin)", lambda: contract.registerHospital(newcomer, public_key(newcomer), {"from": admin}), None, 1),
+        ("suspend provider (admin)", lambda: contract.suspendProvider(colleague, {"from": admin}), None, 0),
+    ]
+    return [(name, step().gas_used, target, TX + slots * NEW_SLOT) for name, step, target, slots in steps]
+
+
+def table(rows) -> str:
+    lines = ["| operation | gas used | target | floor | within target |", "|---|---:|---:|---:|:---:|"]
+    for name, gas, target, floor in rows:
+        verdict = "-" if target is None else ("yes" if gas <= target else "**no**")
+        target_text = "-" if target is None else f"{target:,}"
+        lines.append(f"| {name} | {gas:,} | {target_text} | {floor:,} | {verdict} |")
+    return "\n".join(lines)
+
+
+def main():
+    print("\n" + table(measure()) + "\n")
+    print("Access checks (canAccess, canWrite) are view calls: free, and read at most four slots.")

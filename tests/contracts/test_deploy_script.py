@@ -1,0 +1,31 @@
+"""scripts/deploy.py deploys CareChain with the deployer as admin and writes a manifest holding
+everything the Python side needs to find and verify the contract."""
+
+import json
+
+from brownie import chain, web3
+from scripts import deploy
+
+
+def test_deploy_writes_manifest(people, tmp_path, monkeypatch):
+    path = tmp_path / "manifest.json"
+    monkeypatch.setenv("CARECHAIN_MANIFEST", str(path))
+    contract = deploy.main()
+
+    manifest = json.loads(path.read_text())
+    entry = manifest["contracts"]["CareChain"]
+    assert manifest["chainId"] == chain.id == 1337
+    assert manifest["admin"] == contract.owner() == people.admin
+    assert entry["address"] == contract.address
+    assert entry["deployBlock"] == contract.tx.block_number
+    assert entry["runtimeCodeHash"] == web3.keccak(web3.eth.get_code(contract.address)).hex()
+    assert {item["name"] for item in entry["abi"] if item["type"] == "function"} >= {
+        "registerPatient", "grantAccess", "addRecord", "logRead", "canAccess",
+    }
+
+
+def test_deployer_key_comes_from_the_environment(tmp_path, monkeypatch):
+    key = "0x" + "11" * 32
+    monkeypatch.setenv("DEPLOYER_PRIVATE_KEY", key)
+    account = deploy.deployer()
+    assert account.private_key == key
