@@ -27,13 +27,20 @@ abstract contract AccessGrants is Registry {
 
     mapping(address patient => mapping(address grantee => Grant)) internal _grants;
 
-    /// @notice `patient` granted `grantee` access to `categories` until `expiresAt`.
+    /// @notice `patient` granted `grantee` access to `categories` until `expiresAt`; the record keys
+    /// in scope, wrapped for the grantee, are in the IPFS object with sha2-256 digest `keyBundle`.
     event AccessGranted(
-        address indexed patient, address indexed grantee, uint32 categories, bool canWrite, uint40 expiresAt
+        address indexed patient,
+        address indexed grantee,
+        uint32 categories,
+        bool canWrite,
+        uint40 expiresAt,
+        bytes32 keyBundle
     );
 
-    /// @notice `patient` extended the grant of `grantee` to `expiresAt`.
-    event AccessRenewed(address indexed patient, address indexed grantee, uint40 expiresAt);
+    /// @notice `patient` extended the grant of `grantee` to `expiresAt`, delivering the keys in
+    /// `keyBundle` (zero: none).
+    event AccessRenewed(address indexed patient, address indexed grantee, uint40 expiresAt, bytes32 keyBundle);
 
     /// @notice `patient` reduced the grant of `grantee` to the given scope, right and expiry.
     event AccessNarrowed(
@@ -74,8 +81,12 @@ abstract contract AccessGrants is Registry {
      * @param categories Bit mask of the categories in scope (bit i: category i); not zero.
      * @param canWrite Whether the grantee may also add records in those categories.
      * @param expiresAt Unix second at which access ends; in the future, within MAX_GRANT_DURATION.
+     * @param keyBundle Digest of the IPFS object holding the wrapped keys of the records in scope,
+     * zero if there are none. Stored only in the event: the chain cannot check it.
      */
-    function grantAccess(address grantee, uint32 categories, bool canWrite, uint40 expiresAt) external {
+    function grantAccess(address grantee, uint32 categories, bool canWrite, uint40 expiresAt, bytes32 keyBundle)
+        external
+    {
         _requirePatient(msg.sender);
         _requireActiveGrantee(grantee);
         if (categories == 0) revert AccessGrantsEmptyScope();
@@ -83,7 +94,7 @@ abstract contract AccessGrants is Registry {
         Grant storage grant = _grants[msg.sender][grantee];
         if (grant.expiresAt > block.timestamp) revert AccessGrantsGrantExists(msg.sender, grantee);
         _grants[msg.sender][grantee] = Grant({expiresAt: expiresAt, categories: categories, canWrite: canWrite});
-        emit AccessGranted(msg.sender, grantee, categories, canWrite, expiresAt);
+        emit AccessGranted(msg.sender, grantee, categories, canWrite, expiresAt, keyBundle);
     }
 
     /**
@@ -92,14 +103,16 @@ abstract contract AccessGrants is Registry {
      * @param grantee A grantee of the caller; it must be unsuspended.
      * @param expiresAt The new expiry: later than the current one and than now, within
      * MAX_GRANT_DURATION.
+     * @param keyBundle Digest of the IPFS object with the keys of records the grantee lacks
+     * (those added while the grant had lapsed), zero if none.
      */
-    function renewAccess(address grantee, uint40 expiresAt) external {
+    function renewAccess(address grantee, uint40 expiresAt, bytes32 keyBundle) external {
         Grant storage grant = _existingGrant(msg.sender, grantee);
         _requireActiveGrantee(grantee);
         _requireValidExpiry(expiresAt);
         if (expiresAt <= grant.expiresAt) revert AccessGrantsNotLater(expiresAt, grant.expiresAt);
         grant.expiresAt = expiresAt;
-        emit AccessRenewed(msg.sender, grantee, expiresAt);
+        emit AccessRenewed(msg.sender, grantee, expiresAt, keyBundle);
     }
 
     /**

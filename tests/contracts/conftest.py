@@ -84,4 +84,4 @@ def registered(people):
 
 def grant(carechain, patient, grantee, categories, can_write=False, duration=30 * DAY):
     expires_at = chain.time() + duration
-    return carechain.grantAccess(grantee, categories, can_write, expires_at, {"from": patient})
+    return carechain.grantAccess(grantee, categories, can_write, expires_at, NONE, {"from": patient})

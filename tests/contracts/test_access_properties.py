@@ -282,7 +282,7 @@ class ConsentStateMachine(RuleBasedStateMachine):
         now = self._next_second()
         expires_at = now + duration
         if self._transact(patient, self.carechain.grantAccess,
-                          [self._account(grantee), categories, can_write, expires_at],
+                          [self._account(grantee), categories, can_write, expires_at, bytes(32)],
                           self.model.grant_error(patient, grantee, categories, expires_at, now)):
             self.model.grants[patient, grantee] = Grant(expires_at, categories, can_write)
             return (patient, grantee)
@@ -295,7 +295,7 @@ class ConsentStateMachine(RuleBasedStateMachine):
         now = self._next_second()
         grant = self.model.grants.get(pair)
         expires_at = max(grant.expires_at if grant else 0, now) + extension
-        if self._transact(patient, self.carechain.renewAccess, [self._account(grantee), expires_at],
+        if self._transact(patient, self.carechain.renewAccess, [self._account(grantee), expires_at, bytes(32)],
                           self.model.renewal_error(patient, grantee, expires_at, now)):
             self.model.grants[pair] = Grant(expires_at, grant.categories, grant.can_write)
 

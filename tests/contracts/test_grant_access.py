@@ -3,7 +3,7 @@ an expiry in the future; anything else is refused and leaves no grant behind."""
 
 import brownie
 from brownie import chain
-from conftest import DAY, LABS, MEDICATIONS, VITALS, at_time, grant, mask, typed_error
+from conftest import DAY, LABS, MEDICATIONS, NONE, VITALS, at_time, digest, grant, mask, typed_error
 
 MAX_GRANT_DURATION = 3650 * DAY
 
@@ -15,7 +15,9 @@ def stored(registered, patient, grantee):
 
 def test_patient_grants_read_access(registered, people):
     expires_at = chain.time() + 7 * DAY
-    tx = registered.grantAccess(people.doctor, mask(VITALS, LABS), False, expires_at, {"from": people.patient})
+    tx = registered.grantAccess(
+        people.doctor, mask(VITALS, LABS), False, expires_at, digest("keys"), {"from": people.patient}
+    )
 
     assert tx.events["AccessGranted"] == {
         "patient": people.patient,
@@ -23,6 +25,7 @@ def test_patient_grants_read_access(registered, people):
         "categories": mask(VITALS, LABS),
         "canWrite": False,
         "expiresAt": expires_at,
+        "keyBundle": "0x" + digest("keys").hex(),
     }
     assert stored(registered, people.patient, people.doctor) == (expires_at, mask(VITALS, LABS), False)
     assert registered.canAccess(people.patient, people.doctor, VITALS)
@@ -47,19 +50,19 @@ def test_only_registered_patients_grant(registered, people):
     expires_at = chain.time() + DAY
     for caller in (people.stranger, people.doctor, people.hospital, people.admin):
         with brownie.reverts(typed_error("RegistryNotAPatient", caller)):
-            registered.grantAccess(people.colleague, mask(VITALS), False, expires_at, {"from": caller})
+            registered.grantAccess(people.colleague, mask(VITALS), False, expires_at, NONE, {"from": caller})
 
 
 def test_grantee_must_be_a_provider(registered, people):
     expires_at = chain.time() + DAY
     for grantee in (people.stranger, people.other_patient, people.patient):
         with brownie.reverts(typed_error("RegistryNotAProvider", grantee)):
-            registered.grantAccess(grantee, mask(VITALS), False, expires_at, {"from": people.patient})
+            registered.grantAccess(grantee, mask(VITALS), False, expires_at, NONE, {"from": people.patient})
 
 
 def test_scope_must_not_be_empty(registered, people):
     with brownie.reverts(typed_error("AccessGrantsEmptyScope")):
-        registered.grantAccess(people.doctor, 0, False, chain.time() + DAY, {"from": people.patient})
+        registered.grantAccess(people.doctor, 0, False, chain.time() + DAY, NONE, {"from": people.patient})
 
 
 def test_expiry_must_be_in_the_future(registered, people):
@@ -67,7 +70,7 @@ def test_expiry_must_be_in_the_future(registered, people):
     for expires_at in (now, now - 1, 0):
         at_time(now)
         with brownie.reverts(typed_error("AccessGrantsExpiryNotInFuture", expires_at)):
-            registered.grantAccess(people.doctor, mask(VITALS), False, expires_at, {"from": people.patient})
+            registered.grantAccess(people.doctor, mask(VITALS), False, expires_at, NONE, {"from": people.patient})
     assert stored(registered, people.patient, people.doctor) == (0, 0, False)
 
 
@@ -76,9 +79,9 @@ def test_expiry_may_be_at_most_max_duration_ahead(registered, people):
     latest = now + MAX_GRANT_DURATION
     at_time(now)
     with brownie.reverts(typed_error("AccessGrantsExpiryTooFar", latest + 1, latest)):
-        registered.grantAccess(people.doctor, mask(VITALS), False, latest + 1, {"from": people.patient})
+        registered.grantAccess(people.doctor, mask(VITALS), False, latest + 1, NONE, {"from": people.patient})
     at_time(now)
-    tx = registered.grantAccess(people.doctor, mask(VITALS), False, latest, {"from": people.patient})
+    tx = registered.grantAccess(people.doctor, mask(VITALS), False, latest, NONE, {"from": people.patient})
     assert tx.timestamp == now
     assert stored(registered, people.patient, people.doctor)[0] == latest
 

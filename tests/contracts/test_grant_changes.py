@@ -3,7 +3,7 @@ grant at any time; each change is checked and logged."""
 
 import brownie
 from brownie import chain
-from conftest import DAY, LABS, VITALS, at_time, digest, grant, mask, typed_error
+from conftest import DAY, LABS, NONE, VITALS, at_time, digest, grant, mask, typed_error
 
 
 def stored(registered, people):
@@ -18,8 +18,13 @@ def current_expiry(registered, people):
 def test_renew_moves_expiry_later(registered, people):
     grant(registered, people.patient, people.doctor, mask(VITALS), can_write=True)
     new_expiry = current_expiry(registered, people) + 30 * DAY
-    tx = registered.renewAccess(people.doctor, new_expiry, {"from": people.patient})
-    assert tx.events["AccessRenewed"] == {"patient": people.patient, "grantee": people.doctor, "expiresAt": new_expiry}
+    tx = registered.renewAccess(people.doctor, new_expiry, digest("keys"), {"from": people.patient})
+    assert tx.events["AccessRenewed"] == {
+        "patient": people.patient,
+        "grantee": people.doctor,
+        "expiresAt": new_expiry,
+        "keyBundle": "0x" + digest("keys").hex(),
+    }
     assert stored(registered, people) == (new_expiry, mask(VITALS), True)
 
 
@@ -28,7 +33,7 @@ def test_renew_revives_an_expired_grant(registered, people):
     expired_at = current_expiry(registered, people)
     chain.mine(timestamp=expired_at + 10)
     assert not registered.canAccess(people.patient, people.doctor, VITALS)
-    registered.renewAccess(people.doctor, expired_at + 10 * DAY, {"from": people.patient})
+    registered.renewAccess(people.doctor, expired_at + 10 * DAY, NONE, {"from": people.patient})
     assert registered.canAccess(people.patient, people.doctor, VITALS)
 
 
@@ -37,7 +42,7 @@ def test_renew_must_be_later(registered, people):
     expiry = current_expiry(registered, people)
     for new_expiry in (expiry, expiry - 1):
         with brownie.reverts(typed_error("AccessGrantsNotLater", new_expiry, expiry)):
-            registered.renewAccess(people.doctor, new_expiry, {"from": people.patient})
+            registered.renewAccess(people.doctor, new_expiry, NONE, {"from": people.patient})
 
 
 def test_renew_to_the_past_is_refused(registered, people):
@@ -45,16 +50,18 @@ def test_renew_to_the_past_is_refused(registered, people):
     expired_at = current_expiry(registered, people)
     at_time(expired_at + 100)
     with brownie.reverts(typed_error("AccessGrantsExpiryNotInFuture", expired_at + 50)):
-        registered.renewAccess(people.doctor, expired_at + 50, {"from": people.patient})
+        registered.renewAccess(people.doctor, expired_at + 50, NONE, {"from": people.patient})
 
 
 def test_renew_needs_a_grant_and_an_active_grantee(registered, people):
     with brownie.reverts(typed_error("AccessGrantsNoGrant", people.patient, people.doctor)):
-        registered.renewAccess(people.doctor, chain.time() + DAY, {"from": people.patient})
+        registered.renewAccess(people.doctor, chain.time() + DAY, NONE, {"from": people.patient})
     grant(registered, people.patient, people.doctor, mask(VITALS))
     registered.suspendProvider(people.doctor, {"from": people.admin})
     with brownie.reverts(typed_error("RegistryProviderSuspended", people.doctor)):
-        registered.renewAccess(people.doctor, current_expiry(registered, people) + DAY, {"from": people.patient})
+        registered.renewAccess(
+            people.doctor, current_expiry(registered, people) + DAY, NONE, {"from": people.patient}
+        )
 
 
 def test_narrow_drops_categories_write_right_and_time(registered, people):
@@ -139,7 +146,7 @@ def test_changes_only_touch_the_callers_own_grants(registered, people):
     expiry = current_expiry(registered, people)
     for change in (
         lambda: registered.revokeAccess(people.doctor, {"from": people.other_patient}),
-        lambda: registered.renewAccess(people.doctor, expiry + DAY, {"from": people.other_patient}),
+        lambda: registered.renewAccess(people.doctor, expiry + DAY, NONE, {"from": people.other_patient}),
         lambda: registered.narrowAccess(people.doctor, mask(VITALS), False, expiry, {"from": people.other_patient}),
     ):
         with brownie.reverts(typed_error("AccessGrantsNoGrant", people.other_patient, people.doctor)):

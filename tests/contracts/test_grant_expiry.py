@@ -3,11 +3,11 @@ it, calls and transactions are refused."""
 
 import brownie
 from brownie import chain
-from conftest import VITALS, at_time, digest, mask, typed_error
+from conftest import NONE, VITALS, at_time, digest, mask, typed_error
 
 
 def grant_until(registered, people, expires_at):
-    registered.grantAccess(people.doctor, mask(VITALS), True, expires_at, {"from": people.patient})
+    registered.grantAccess(people.doctor, mask(VITALS), True, expires_at, NONE, {"from": people.patient})
 
 
 def test_calls_see_access_until_the_expiry_second(registered, people):
@@ -56,6 +56,6 @@ def test_expired_grant_can_be_granted_afresh(registered, people):
     expires_at = chain.time() + 1000
     grant_until(registered, people, expires_at)
     at_time(expires_at)
-    tx = registered.grantAccess(people.doctor, mask(VITALS), False, expires_at + 500, {"from": people.patient})
+    tx = registered.grantAccess(people.doctor, mask(VITALS), False, expires_at + 500, NONE, {"from": people.patient})
     assert tx.timestamp == expires_at
     assert registered.canAccess(people.patient, people.doctor, VITALS)
