@@ -12,7 +12,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from brownie import CareChain, accounts, chain, network, web3
+from brownie import CareChain, accounts, chain, history, network, web3
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,7 +58,8 @@ def write_manifest(contract, tx) -> Path:
 def main():
     account = deployer()
     contract = CareChain.deploy(account, {"from": account})
-    path = write_manifest(contract, contract.tx)
+    # `contract.tx` is unset when brownie reuses a deployment map of this chain id; history is not.
+    path = write_manifest(contract, history[-1])
     print(f"CareChain deployed at {contract.address} on chain {chain.id}; admin {account.address}")
     print(f"manifest written to {path}")
     return contract

@@ -10,8 +10,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 GANACHE_JSON = ROOT / "ganache.json"
 GANACHE_BIN = ROOT / "node_modules" / ".bin" / "ganache"
-# brownie's test chain runs beside a running product chain, on the next port.
+# The test chains run beside a running product chain: brownie's on the next port, the one of the
+# end-to-end tests on the port after.
 TEST_PORT_OFFSET = 1
+E2E_PORT_OFFSET = 2
 
 
 def load_settings(path: Path = GANACHE_JSON) -> dict:
@@ -32,6 +34,12 @@ def cli_args(settings: dict) -> list[str]:
                 value = "true" if value else "false"
             args += [f"--{namespace}.{name}", str(value)]
     return args
+
+
+def e2e_settings(settings: dict, database: str) -> dict:
+    """The settings of the end-to-end tests' chain: the product's, on its own port and database."""
+    port = int(settings.get("server", {}).get("port", 8545)) + E2E_PORT_OFFSET
+    return {**settings, "server": {**settings.get("server", {}), "port": port}, "database": {"dbPath": str(database)}}
 
 
 def rpc_url(settings: dict) -> str:

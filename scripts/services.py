@@ -1,8 +1,9 @@
 """`make run`: starts the local services, deploys the contracts if needed, and waits.
 
-Ganache runs with the settings of ganache.json and keeps its database in the data folder, so
-the chain and the contracts on it survive restarts. Ctrl-C (or SIGTERM) stops everything this
-started.
+Ganache runs with the settings of ganache.json and the IPFS node with those of
+scripts/localipfs.py; both keep their data in the data folder, so the chain, the contracts on it
+and the stored records survive restarts. Ctrl-C (or SIGTERM) stops everything this started.
+The tests start their own instances, on other ports and data folders, through `LocalServices`.
 """
 
 import json
@@ -14,10 +15,9 @@ from pathlib import Path
 
 from web3 import Web3
 
-from scripts import localchain
+from scripts import localchain, localipfs
 
 ROOT = localchain.ROOT
-LOG_DIR = ROOT / "data" / "logs"
 BUILD_ARTIFACT = ROOT / "build" / "contracts" / "CareChain.json"
 
 
@@ -25,32 +25,73 @@ class ServiceError(RuntimeError):
     pass
 
 
-def wait_for_chain(url: str, process: subprocess.Popen, timeout: float = 30) -> Web3:
-    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 5}))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ServiceError(f"ganache exited with code {process.returncode}; see {LOG_DIR / 'ganache.log'}")
-        if w3.is_connected():
-            return w3
-        time.sleep(0.2)
-    raise ServiceError(f"ganache did not answer at {url} within {timeout:.0f} s")
+class LocalServices:
+    """The chain and the IPFS node as child processes, each with its log in `log_dir`."""
+
+    def __init__(self, chain_settings: dict, ipfs_node: localipfs.IpfsNode, log_dir: Path):
+        self.chain_settings = chain_settings
+        self.ipfs_node = ipfs_node
+        self.log_dir = log_dir
+        self.chain: subprocess.Popen | None = None
+        self.ipfs: subprocess.Popen | None = None
+
+    @property
+    def rpc_url(self) -> str:
+        return localchain.rpc_url(self.chain_settings)
+
+    def start_chain(self, timeout: float = 30) -> Web3:
+        url = self.rpc_url
+        if Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 2})).is_connected():
+            raise ServiceError(f"something already answers at {url}: stop it, or change server.port in ganache.json")
+        Path(self.chain_settings["database"]["dbPath"]).mkdir(parents=True, exist_ok=True)
+        self.chain = subprocess.Popen(
+            [str(localchain.GANACHE_BIN), *localchain.cli_args(self.chain_settings)],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log("ganache"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches it through our handler, once
+        )
+        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 5}))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.chain.poll() is not None:
+                raise ServiceError(f"ganache exited with code {self.chain.returncode}; see {self.log_dir / 'ganache.log'}")
+            if w3.is_connected():
+                return w3
+            time.sleep(0.2)
+        raise ServiceError(f"ganache did not answer at {url} within {timeout:.0f} s")
+
+    def start_ipfs(self) -> None:
+        try:
+            self.ipfs = localipfs.start(self.ipfs_node, self._log("ipfs"))
+            localipfs.wait_ready(self.ipfs_node, self.ipfs)
+        except (RuntimeError, subprocess.CalledProcessError) as error:
+            raise ServiceError(f"{error}; see {self.log_dir / 'ipfs.log'}") from error
+
+    def stop_chain(self) -> None:
+        self.chain = _stop(self.chain)
+
+    def stop_ipfs(self) -> None:
+        self.ipfs = _stop(self.ipfs)
+
+    def stop(self) -> None:
+        self.stop_ipfs()
+        self.stop_chain()
+
+    def _log(self, name: str):
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        return open(self.log_dir / f"{name}.log", "ab")
 
 
-def start_ganache(settings: dict) -> subprocess.Popen:
-    url = localchain.rpc_url(settings)
-    if Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 2})).is_connected():
-        raise ServiceError(f"something already answers at {url}: stop it, or change server.port in ganache.json")
-    Path(settings["database"]["dbPath"]).mkdir(parents=True, exist_ok=True)
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = open(LOG_DIR / "ganache.log", "ab")
-    return subprocess.Popen(
-        [str(localchain.GANACHE_BIN), *localchain.cli_args(settings)],
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # Ctrl-C reaches it through our handler, once
-    )
+def _stop(process: subprocess.Popen | None) -> None:
+    """SIGINT lets ganache close its database and js-ipfs release its repository lock cleanly."""
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def deployed_manifest(w3: Web3, chain_id: int) -> dict | None:
@@ -65,37 +106,25 @@ def deployed_manifest(w3: Web3, chain_id: int) -> dict | None:
     return manifest if on_chain and on_chain == bytes.fromhex(built.removeprefix("0x")) else None
 
 
-def deploy() -> None:
+def deploy(network: str = "carechain-local", environment: dict | None = None) -> None:
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "brownie"), "run", "scripts/deploy.py", "--network", "carechain-local"],
+        [str(Path(sys.executable).parent / "brownie"), "run", "scripts/deploy.py", "--network", network],
         cwd=ROOT,
         capture_output=True,
         text=True,
+        env=environment,
     )
     if result.returncode != 0:
         raise ServiceError(f"deployment failed:\n{result.stdout}{result.stderr}")
 
 
-def stop(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)  # lets ganache close its database cleanly
-    for process in processes:
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 def main() -> int:
     settings = localchain.load_settings()
-    processes: list[subprocess.Popen] = []
+    services = LocalServices(settings, localipfs.IpfsNode(), ROOT / "data" / "logs")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        ganache = start_ganache(settings)
-        processes.append(ganache)
-        url = localchain.rpc_url(settings)
-        w3 = wait_for_chain(url, ganache)
+        w3 = services.start_chain()
+        services.start_ipfs()
         chain_id = localchain.chain_id(settings)
         manifest = deployed_manifest(w3, chain_id)
         if manifest is None:
@@ -108,19 +137,21 @@ def main() -> int:
         else:
             state = "already deployed"
         contract = manifest["contracts"]["CareChain"]
+        node = services.ipfs_node
         print(
             f"\nCareChain is running\n"
-            f"  chain     {url}  (chain id {chain_id}, ganache pid {ganache.pid}, data {settings['database']['dbPath']})\n"
+            f"  chain     {services.rpc_url}  (chain id {chain_id}, data {settings['database']['dbPath']})\n"
+            f"  ipfs      {node.api_multiaddr}  (offline, loopback only, data {node.repo})\n"
             f"  contract  CareChain at {contract['address']}  ({state}, block {contract['deployBlock']})\n"
             f"  admin     {manifest['admin']}\n"
             f"  manifest  {ROOT / 'deployments' / f'{chain_id}.json'}\n"
-            f"  logs      {LOG_DIR}\n"
+            f"  logs      {services.log_dir}\n"
             f"Press Ctrl-C to stop.",
             flush=True,
         )
-        while ganache.poll() is None:
+        while services.chain.poll() is None and services.ipfs.poll() is None:
             time.sleep(0.5)
-        raise ServiceError(f"ganache exited with code {ganache.returncode}; see {LOG_DIR / 'ganache.log'}")
+        raise ServiceError(f"a service exited; see the logs in {services.log_dir}")
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
         return 0
@@ -128,7 +159,7 @@ def main() -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     finally:
-        stop(processes)
+        services.stop()
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 
 1. The offline `solc`: a wrapper over solcjs (scripts/solc.js) placed where py-solc-x looks
    for installed compilers, and on the virtualenv's PATH for tools that call `solc` directly.
-2. Two brownie networks generated from ganache.json:
+2. Three brownie networks generated from ganache.json:
    - carechain-local: the chain `make run` starts (brownie attaches to it, deploys, runs scripts);
-   - carechain-test: a throw-away in-memory Ganache that `brownie test` launches itself.
+   - carechain-test: a throw-away in-memory Ganache that `brownie test` launches itself;
+   - carechain-e2e: the chain the library and web tests start themselves (tests/services.py).
 """
 
 import json
@@ -43,11 +44,18 @@ def install_solc() -> None:
 def wanted_networks(settings: dict) -> dict[str, dict]:
     chain, wallet = settings["chain"], settings["wallet"]
     port = int(settings.get("server", {}).get("port", 8545)) + localchain.TEST_PORT_OFFSET
+    e2e = localchain.e2e_settings(settings, settings["database"]["dbPath"])
     return {
         "carechain-local": {
             "environment": "Ethereum",
             "name": "CareChain local Ganache (make run)",
             "host": localchain.rpc_url(settings),
+            "chainid": str(localchain.chain_id(settings)),
+        },
+        "carechain-e2e": {
+            "environment": "Ethereum",
+            "name": "CareChain end-to-end test Ganache (started by the tests)",
+            "host": localchain.rpc_url(e2e),
             "chainid": str(localchain.chain_id(settings)),
         },
         "carechain-test": {

@@ -1,0 +1,183 @@
+"""The CareChain contract through web3.py: calls, transactions signed with the user's own key,
+event queries from the deployment block, and refusals explained in words.
+
+The deployment manifest (written by scripts/deploy.py) names the chain id, the address, the ABI
+and the hash of the runtime code; `Chain` refuses a chain on which these do not hold.
+"""
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import requests
+from eth_abi import decode as abi_decode
+from eth_account.signers.local import LocalAccount
+from eth_utils import function_signature_to_4byte_selector, keccak
+from web3 import Web3
+from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
+
+from app.carechain.errors import ServiceUnavailable, TransactionFailed
+
+# What each custom error means to the person who caused it.
+EXPLANATIONS = {
+    "RegistryAlreadyRegistered": "this account is already registered",
+    "RegistryInvalidPublicKey": "the public key does not belong to this account",
+    "RegistryNotAPatient": "{0} is not a registered patient",
+    "RegistryNotAHospital": "{0} is not a registered hospital",
+    "RegistryNotAProvider": "{0} is not a registered doctor or hospital",
+    "RegistryProviderSuspended": "{0} is suspended",
+    "RegistryProviderNotSuspended": "{0} is not suspended",
+    "RegistryRenounceDisabled": "the administrator role cannot be given up",
+    "OwnableUnauthorizedAccount": "only the consortium administrator can do this",
+    "AccessGrantsEmptyScope": "choose at least one category",
+    "AccessGrantsExpiryNotInFuture": "the end of access must be in the future",
+    "AccessGrantsExpiryTooFar": "access can be granted for at most ten years",
+    "AccessGrantsGrantExists": "this provider already has access: renew, narrow or revoke that grant instead",
+    "AccessGrantsNoGrant": "there is no grant for this provider",
+    "AccessGrantsGrantExpired": "this grant has expired",
+    "AccessGrantsNotLater": "the new end of access must be later than the current one",
+    "AccessGrantsNotNarrower": "a grant can only be narrowed: fewer categories, no write right, or an earlier end",
+    "RecordIndexEmptyDigest": "the record has no content address",
+    "RecordIndexInvalidCategory": "category {0} does not exist",
+    "RecordIndexDuplicateRecord": "this record is already stored",
+    "RecordIndexUnknownRecord": "there is no such record",
+    "RecordIndexUnauthorizedAuthor": "you have no right to add records of this kind for this patient",
+    "RecordIndexAlreadySuperseded": "this record has already been replaced by a newer version",
+    "RecordIndexNotRecordAuthor": "only the patient or the record's author can replace it",
+}
+
+
+class Chain:
+    def __init__(self, rpc_url: str, manifest_path: Path, timeout: float = 30):
+        try:
+            manifest = json.loads(Path(manifest_path).read_text())
+        except FileNotFoundError:
+            raise ServiceUnavailable(f"no deployment manifest at {manifest_path}: deploy the contracts first") from None
+        deployment = manifest["contracts"]["CareChain"]
+        self.rpc_url = rpc_url
+        self.chain_id = int(manifest["chainId"])
+        self.admin = manifest["admin"]
+        self.deploy_block = int(deployment["deployBlock"])
+        self.code_hash = bytes.fromhex(deployment["runtimeCodeHash"].removeprefix("0x"))
+        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+        self.contract = self.w3.eth.contract(address=deployment["address"], abi=deployment["abi"])
+        self._errors = {
+            function_signature_to_4byte_selector(f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"): (
+                item["name"],
+                [i["type"] for i in item["inputs"]],
+            )
+            for item in deployment["abi"]
+            if item["type"] == "error"
+        }
+
+    @property
+    def address(self) -> str:
+        return self.contract.address
+
+    def check_deployment(self) -> None:
+        """Refuses a chain with another id, or without the manifest's contract code."""
+        chain_id = self._rpc(lambda: self.w3.eth.chain_id)
+        if chain_id != self.chain_id:
+            raise ServiceUnavailable(f"the chain at {self.rpc_url} has id {chain_id}, the deployment is for {self.chain_id}")
+        code = self._rpc(lambda: self.w3.eth.get_code(self.address))
+        if keccak(code) != self.code_hash:
+            raise ServiceUnavailable(f"the contract of the deployment manifest is not on the chain at {self.rpc_url}")
+
+    def call(self, function: str, *args):
+        return self._rpc(lambda: getattr(self.contract.functions, function)(*args).call())
+
+    def transact(self, account: LocalAccount, function: str, *args) -> dict:
+        """Signs with `account`, sends, and waits until mined. A refusal raises TransactionFailed
+        with its reason before anything is sent; nothing half-happens."""
+        call = getattr(self.contract.functions, function)(*args)
+
+        def send():
+            try:
+                transaction = call.build_transaction({
+                    "from": account.address,
+                    "chainId": self.chain_id,
+                    "nonce": self.w3.eth.get_transaction_count(account.address, "pending"),
+                })
+            except ContractCustomError as error:
+                raise TransactionFailed(*self.explain(error.data)) from None
+            except ContractLogicError as error:
+                raise TransactionFailed(f"the chain refused the transaction: {error.message or error}") from None
+            signed = account.sign_transaction(transaction)
+            try:
+                tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            except Web3RPCError as error:
+                if "insufficient funds" in str(error).lower():
+                    raise TransactionFailed("this account has too little ether to pay for the transaction") from None
+                raise TransactionFailed(f"the chain refused the transaction: {error}") from None
+            try:
+                return self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=0.02)
+            except TimeExhausted:
+                raise TransactionFailed(f"transaction {tx_hash.hex()} was not mined within 2 minutes") from None
+
+        receipt = self._rpc(send)
+        if receipt["status"] != 1:
+            raise TransactionFailed(f"transaction {receipt['transactionHash'].hex()} was reverted")
+        return receipt
+
+    def events(self, event: str, **indexed) -> list:
+        """Every `event` since the deployment whose indexed arguments equal `indexed`, oldest first."""
+        return self._rpc(
+            lambda: list(
+                getattr(self.contract.events, event).get_logs(
+                    from_block=self.deploy_block, argument_filters=indexed or None
+                )
+            )
+        )
+
+    def receipt_events(self, receipt: dict, event: str) -> list:
+        return list(getattr(self.contract.events, event)().process_receipt(receipt))
+
+    def block_time(self, number: int) -> int:
+        return _block_time(self, number)
+
+    def latest_time(self) -> int:
+        return self._rpc(lambda: self.w3.eth.get_block("latest")["timestamp"])
+
+    def send_ether(self, sender: LocalAccount, to: str, wei: int) -> dict:
+        def send():
+            transaction = {
+                "to": to,
+                "value": wei,
+                "gas": 21_000,
+                "chainId": self.chain_id,
+                "nonce": self.w3.eth.get_transaction_count(sender.address, "pending"),
+                "maxFeePerGas": self.w3.eth.gas_price * 2,
+                "maxPriorityFeePerGas": self.w3.eth.max_priority_fee,
+            }
+            signed = sender.sign_transaction(transaction)
+            return self.w3.eth.wait_for_transaction_receipt(self.w3.eth.send_raw_transaction(signed.raw_transaction))
+
+        return self._rpc(send)
+
+    def balance(self, address: str) -> int:
+        return self._rpc(lambda: self.w3.eth.get_balance(address))
+
+    def explain(self, data) -> tuple[str, str | None]:
+        """(message, error name) for the revert data of a custom error."""
+        raw = bytes.fromhex(data.removeprefix("0x")) if isinstance(data, str) else bytes(data or b"")
+        known = self._errors.get(raw[:4])
+        if known is None:
+            return "the chain refused the transaction", None
+        name, types = known
+        try:
+            args = abi_decode(types, raw[4:])
+        except Exception:
+            args = ()
+        template = EXPLANATIONS.get(name, name)
+        return (template.format(*args) if args else template), name
+
+    def _rpc(self, request):
+        try:
+            return request()
+        except (requests.ConnectionError, requests.Timeout):
+            raise ServiceUnavailable(f"the chain at {self.rpc_url} cannot be reached; is it running?") from None
+
+
+@lru_cache(maxsize=4096)
+def _block_time(chain: Chain, number: int) -> int:
+    return chain._rpc(lambda: chain.w3.eth.get_block(number)["timestamp"])

@@ -1,0 +1,568 @@
+"""Every flow of the product as one call: registration, records, grants, reads, revocation with
+key rotation, and the audit trail. The web app is a thin layer over this class.
+
+Order of effects: data is encrypted and pinned on IPFS before it is indexed on chain, and
+unpinned again if the chain refuses it, so the index never points at missing data and a refusal
+leaves nothing behind. Envelopes are deterministic (see crypto.py), so retrying an interrupted
+call stores the same bytes under the same digest and finds the index entry already there.
+"""
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import is_address, keccak, to_checksum_address
+
+from app.carechain import crypto, envelope
+from app.carechain.chain import Chain
+from app.carechain.errors import AccessDenied, IntegrityError, InvalidInput, TransactionFailed, UnknownAccount
+from app.carechain.ipfs import IpfsStore, cid_of
+from app.carechain.records import Category, Record, categories_in, categories_mask
+from app.carechain.settings import Settings
+
+ROLES = {0: "none", 1: "patient", 2: "hospital", 3: "doctor"}
+NO_DIGEST = bytes(32)
+ZERO_ADDRESS = "0x" + "00" * 20
+HEADER_READ = 8192  # first read of an envelope: its header, for most records
+
+
+@dataclass(frozen=True)
+class Participant:
+    address: str
+    role: str
+    suspended: bool
+    registered_at: int
+    record_count: int
+    hospital: str | None
+
+
+@dataclass(frozen=True)
+class RecordEntry:
+    """An index entry of the chain."""
+
+    patient: str
+    digest: bytes
+    number: int
+    author: str
+    category: Category
+    added_at: int
+    superseded_by: int  # number of the replacing record; 0 while current
+
+    @property
+    def cid(self) -> str:
+        return cid_of(self.digest)
+
+
+@dataclass(frozen=True)
+class OpenedRecord:
+    """A record fetched, verified (digest, header, decryption, signature, author) and decrypted."""
+
+    entry: RecordEntry
+    record: Record
+    author: str  # who signed it; the index's author differs only after a rotation by the patient
+    author_role: str
+
+
+@dataclass(frozen=True)
+class GrantView:
+    patient: str
+    grantee: str
+    grantee_role: str
+    categories: list
+    can_write: bool
+    expires_at: int  # 0: revoked
+
+    def active(self, now: int) -> bool:
+        return self.expires_at > now
+
+    def seconds_left(self, now: int) -> int:
+        return max(0, self.expires_at - now)
+
+
+@dataclass(frozen=True)
+class PatientAccess:
+    """A patient who granted a doctor access, directly or through the doctor's hospital."""
+
+    patient: str
+    via: str  # the grantee: the doctor or their hospital
+    grant: GrantView
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    time: int
+    block: int
+    kind: str  # granted, renewed, narrowed, revoked, record added, record replaced, read
+    actor: str
+    details: dict
+
+
+def checksum(address: str, what: str = "address") -> str:
+    if not isinstance(address, str) or not is_address(address):
+        raise InvalidInput(f"{address!r} is not a valid {what}: expected 0x and 40 hexadecimal characters")
+    if address != address.lower() and address != address.upper() and to_checksum_address(address) != address:
+        raise InvalidInput(f"{address} has a wrong checksum: check it for typing errors")
+    return to_checksum_address(address)
+
+
+class CareChain:
+    def __init__(self, chain: Chain, store: IpfsStore):
+        self.chain = chain
+        self.store = store
+        self.domain = {"name": "CareChain", "version": "1", "chainId": chain.chain_id,
+                       "verifyingContract": chain.address}
+        self._public_keys: dict[str, bytes] = {}
+        self._bundles: dict[bytes, tuple[str, dict]] = {}
+
+    @classmethod
+    def connect(cls, settings: Settings | None = None) -> "CareChain":
+        settings = settings or Settings.from_environment()
+        chain = Chain(settings.rpc_url, settings.manifest)
+        chain.check_deployment()
+        return cls(chain, IpfsStore(settings.ipfs_api))
+
+    def close(self) -> None:
+        self.store.close()
+
+    def now(self) -> int:
+        """The later of the wall clock and the chain's clock: Ganache only moves its clock when it
+        mines, and tests move it ahead on purpose."""
+        return max(int(time.time()), self.chain.latest_time())
+
+    # Registry
+
+    def register_patient(self, patient: LocalAccount) -> Participant:
+        self.chain.transact(patient, "registerPatient", crypto.public_key_of(patient.key))
+        return self.participant(patient.address)
+
+    def register_hospital(self, admin: LocalAccount, hospital: str, public_key: bytes) -> Participant:
+        hospital = checksum(hospital, "hospital address")
+        self.chain.transact(admin, "registerHospital", hospital, self._own_key(hospital, public_key))
+        return self.participant(hospital)
+
+    def register_doctor(self, admin: LocalAccount, doctor: str, hospital: str, public_key: bytes) -> Participant:
+        doctor = checksum(doctor, "doctor address")
+        hospital = checksum(hospital, "hospital address")
+        self.chain.transact(admin, "registerDoctor", doctor, hospital, self._own_key(doctor, public_key))
+        return self.participant(doctor)
+
+    def suspend_provider(self, admin: LocalAccount, provider: str) -> None:
+        self.chain.transact(admin, "suspendProvider", checksum(provider, "provider address"))
+
+    def reinstate_provider(self, admin: LocalAccount, provider: str) -> None:
+        self.chain.transact(admin, "reinstateProvider", checksum(provider, "provider address"))
+
+    def participant(self, address: str) -> Participant | None:
+        address = checksum(address)
+        role, suspended, registered_at, record_count, hospital = self.chain.call("participantOf", address)
+        if role == 0:
+            return None
+        return Participant(address, ROLES[role], suspended, registered_at, record_count,
+                           hospital if hospital != ZERO_ADDRESS else None)
+
+    def public_key(self, address: str) -> bytes:
+        """A participant's registered encryption key, from its registration event."""
+        address = checksum(address)
+        if address not in self._public_keys:
+            for event in ("PatientRegistered", "HospitalRegistered", "DoctorRegistered"):
+                field = {"PatientRegistered": "patient", "HospitalRegistered": "hospital"}.get(event, "doctor")
+                found = self.chain.events(event, **{field: address})
+                if found:
+                    self._public_keys[address] = bytes(found[0]["args"]["publicKey"])
+                    break
+            else:
+                raise UnknownAccount(f"{address} is not registered")
+        return self._public_keys[address]
+
+    def providers(self) -> list[Participant]:
+        """Every registered hospital and doctor, in registration order."""
+        addresses = [e["args"]["hospital"] for e in self.chain.events("HospitalRegistered")]
+        addresses += [e["args"]["doctor"] for e in self.chain.events("DoctorRegistered")]
+        return sorted((self.participant(a) for a in addresses), key=lambda p: p.registered_at)
+
+    def doctors_of(self, hospital: str) -> list[str]:
+        return [e["args"]["doctor"] for e in self.chain.events("DoctorRegistered", hospital=checksum(hospital))]
+
+    @staticmethod
+    def _own_key(address: str, public_key: bytes) -> bytes:
+        if crypto.address_of(bytes(public_key)) != address:
+            raise InvalidInput(f"that public key does not belong to {address}")
+        return bytes(public_key)
+
+    # Records
+
+    def add_record(self, author: LocalAccount, patient: str, record: Record) -> RecordEntry:
+        """Encrypts, signs, stores and indexes `record` for `patient`; the author is the patient or
+        a doctor with write access. Everyone who may read the category gets the key at once."""
+        patient = self._require_role(patient, "patient")
+        category = record.category
+        if author.address != patient:
+            self._require_access(patient, author.address, category, write=True)
+        body = envelope.body_of(record.resource_json, record.attachment)
+        signature = crypto.sign_record(self.domain, author.key, patient, author.address, category, record.created_at,
+                                       keccak(body))
+        header = dict(patient=patient, author=author.address, category=int(category), created_at=record.created_at)
+        label = b"record|" + keccak(envelope.canonical_json({**header, "body": keccak(body).hex()}))
+        payload, _ = envelope.pack_payload(signature, record.resource_json, record.attachment)
+        recipients = {patient, author.address} | self.readers(patient, category)
+        data = self._encrypt(author.key, label, header, payload, recipients)
+        digest = self.store.put(data)
+        return self._index(author, patient, digest, lambda: self.chain.transact(
+            author, "addRecord", patient, digest, int(category)))
+
+    def record(self, patient: str, digest: bytes) -> RecordEntry | None:
+        patient = checksum(patient)
+        author, category, added_at, superseded_by = self.chain.call("recordOf", patient, digest)
+        if author == ZERO_ADDRESS:
+            return None
+        return RecordEntry(patient, bytes(digest), self._number_of(patient, digest), author, Category(category), added_at, superseded_by)
+
+    def records(self, patient: str, first: int = 1, limit: int = 100) -> list[RecordEntry]:
+        """One page of a patient's index, oldest first (numbers from 1, at most 100 a page)."""
+        patient = checksum(patient)
+        digests, entries = self.chain.call("recordsPage", patient, first, limit)
+        return [
+            RecordEntry(patient, bytes(digest), max(first, 1) + i, author, Category(category), added_at, superseded_by)
+            for i, (digest, (author, category, added_at, superseded_by)) in enumerate(zip(digests, entries))
+        ]
+
+    def all_records(self, patient: str, current_only: bool = True) -> list[RecordEntry]:
+        found, first = [], 1
+        while page := self.records(patient, first, 100):
+            found += page
+            first += len(page)
+        return [entry for entry in found if entry.superseded_by == 0] if current_only else found
+
+    def readable_records(self, reader: str, patient: str) -> list[RecordEntry]:
+        """The patient's current records in the categories `reader` may read now."""
+        allowed = {category for category in Category if self._access_problem(patient, reader, category) is None}
+        return [entry for entry in self.all_records(patient) if entry.category in allowed]
+
+    def read_record(self, reader: LocalAccount, patient: str, digest: bytes, log: bool = True) -> OpenedRecord:
+        """Checks access on chain, fetches, verifies and decrypts a record; a provider's read is
+        then logged on chain for the patient's audit trail."""
+        patient = checksum(patient)
+        entry = self.record(patient, digest)
+        if entry is None:
+            raise InvalidInput("this patient has no such record")
+        if reader.address != patient:
+            self._require_access(patient, reader.address, entry.category)
+        header, ciphertext = envelope.decode(self.store.get(entry.digest))
+        if header.patient != patient or header.category != entry.category:
+            raise IntegrityError("the stored record belongs to another patient or category than its index entry: "
+                                 "the entry points at another record's data")
+        if entry.author not in (header.author, patient):  # the patient re-publishes others' records when rotating
+            raise IntegrityError("the stored record names another author than its index entry")
+        key = self._record_key(reader, patient, entry.digest, header)
+        payload = crypto.open_sealed(key, header.nonce, ciphertext, header.associated_data())
+        signature, body, resource_json, attachment = envelope.unpack_payload(payload)
+        signer = crypto.record_signer(self.domain, signature, header.patient, header.author, header.category,
+                                      header.created_at, keccak(body))
+        if signer != header.author:
+            raise IntegrityError(f"the record's signature is not by its stated author {header.author} (signed by {signer})")
+        author_role = self._author_role(header.author, patient)
+        try:
+            record = Record.from_fhir(resource_json, attachment, header.created_at)
+        except InvalidInput as error:
+            raise IntegrityError(f"the decrypted record is not valid: {error}") from None
+        if record.category != header.category:
+            raise IntegrityError("the record's content does not belong to its category")
+        if log and reader.address != patient:
+            self.chain.transact(reader, "logRead", patient, entry.digest)
+        return OpenedRecord(entry, record, header.author, author_role)
+
+    def _author_role(self, author: str, patient: str) -> str:
+        if author == patient:
+            return "patient"
+        participant = self.participant(author)
+        if participant is None or participant.role != "doctor":
+            raise IntegrityError(f"the record's author {author} is not a registered doctor")
+        return "doctor"
+
+    def _record_key(self, reader: LocalAccount, patient: str, digest: bytes, header: envelope.Header) -> bytes:
+        wrapped = header.keys.get(reader.address) or self._delivered_key(reader.address, patient, digest)
+        if wrapped is None:
+            raise AccessDenied("the key of this record has not been delivered to you: "
+                               "ask the patient to grant access again")
+        return crypto.unwrap_key(wrapped, reader.address, reader.key)
+
+    def _delivered_key(self, reader: str, patient: str, digest: bytes) -> dict | None:
+        """The reader's wrapped key for `digest` from the key bundles of the patient's grants to the
+        reader or the reader's hospital, newest first."""
+        participant = self.participant(reader)
+        grantees = [reader] + ([participant.hospital] if participant and participant.hospital else [])
+        bundles = []
+        for grantee in grantees:
+            for event in ("AccessGranted", "AccessRenewed"):
+                bundles += [e for e in self.chain.events(event, patient=patient, grantee=grantee)
+                            if bytes(e["args"]["keyBundle"]) != NO_DIGEST]
+        for event in sorted(bundles, key=lambda e: (e["blockNumber"], e["logIndex"]), reverse=True):
+            owner, keys = self._bundle(bytes(event["args"]["keyBundle"]))
+            wrapped = keys.get(digest.hex(), {}).get(reader) if owner == patient else None
+            if wrapped:
+                return wrapped
+        return None
+
+    def _bundle(self, digest: bytes) -> tuple[str, dict]:
+        if digest not in self._bundles:
+            self._bundles[digest] = envelope.decode_bundle(self.store.get(digest))
+        return self._bundles[digest]
+
+    # Grants
+
+    def grant(self, patient: LocalAccount, grantee: str, categories: Iterable, can_write: bool,
+              expires_at: int) -> GrantView:
+        """Grants a doctor or hospital access until `expires_at` and delivers, in the same
+        transaction, the keys of the patient's current records in scope."""
+        grantee, mask = self._check_grant(patient, grantee, categories, expires_at)
+        bundle = self._key_bundle(patient, mask, self._key_holders(grantee))
+        self._send_unpinning(bundle, lambda: self.chain.transact(
+            patient, "grantAccess", grantee, mask, bool(can_write), int(expires_at), bundle))
+        return self.grant_of(patient.address, grantee)
+
+    def renew(self, patient: LocalAccount, grantee: str, expires_at: int) -> GrantView:
+        """Extends a grant. A lapsed one gets the keys of every record in scope again, since
+        records added while it had lapsed were not encrypted for the grantee."""
+        current = self.grant_of(patient.address, grantee)
+        if current.expires_at == 0:
+            raise InvalidInput("there is no grant for this provider to renew")
+        bundle = NO_DIGEST
+        if not current.active(self.now()):
+            mask = categories_mask(current.categories)
+            bundle = self._key_bundle(patient, mask, self._key_holders(current.grantee))
+        self._send_unpinning(bundle, lambda: self.chain.transact(
+            patient, "renewAccess", current.grantee, int(expires_at), bundle))
+        return self.grant_of(patient.address, current.grantee)
+
+    def narrow(self, patient: LocalAccount, grantee: str, categories: Iterable, can_write: bool,
+               expires_at: int) -> GrantView:
+        grantee = checksum(grantee, "grantee address")
+        self.chain.transact(patient, "narrowAccess", grantee, categories_mask(categories), bool(can_write),
+                            int(expires_at))
+        return self.grant_of(patient.address, grantee)
+
+    def revoke(self, patient: LocalAccount, grantee: str, rotate: bool = False) -> list[RecordEntry]:
+        """Ends a grant at once. With `rotate`, the records the grantee could open are re-encrypted
+        under new keys for the remaining readers, the old entries superseded and the old
+        ciphertext unpinned: keys the grantee kept open nothing current. Returns the new entries."""
+        grant = self.grant_of(patient.address, grantee)
+        self.chain.transact(patient, "revokeAccess", grant.grantee)
+        return self.rotate(patient, grant.categories) if rotate else []
+
+    def rotate(self, patient: LocalAccount, categories: Iterable) -> list[RecordEntry]:
+        """Re-encrypts the patient's current records in `categories` under new keys."""
+        mask = categories_mask(categories)
+        rotated = []
+        for entry in self.all_records(patient.address):
+            if not mask >> entry.category & 1:
+                continue
+            header, ciphertext = envelope.decode(self.store.get(entry.digest))
+            key = crypto.unwrap_key(header.keys[patient.address], patient.address, patient.key)
+            payload = crypto.open_sealed(key, header.nonce, ciphertext, header.associated_data())
+            fields = dict(patient=header.patient, author=header.author, category=header.category,
+                          created_at=header.created_at)
+            recipients = {patient.address} | self.readers(patient.address, entry.category)
+            data = self._encrypt(patient.key, b"rotation|" + entry.digest, fields, payload, recipients)
+            digest = self.store.put(data)
+            rotated.append(self._index(patient, patient.address, digest, lambda: self.chain.transact(
+                patient, "supersedeRecord", patient.address, entry.digest, digest)))
+            self.store.unpin(entry.digest)
+        return rotated
+
+    def grant_of(self, patient: str, grantee: str) -> GrantView:
+        patient, grantee = checksum(patient), checksum(grantee, "grantee address")
+        expires_at, mask, can_write = self.chain.call("grantOf", patient, grantee)
+        participant = self.participant(grantee)
+        return GrantView(patient, grantee, participant.role if participant else "none", categories_in(mask),
+                         can_write, expires_at)
+
+    def grants_of(self, patient: str) -> list[GrantView]:
+        """The patient's grants as they stand, revoked ones left out, newest grantee first."""
+        patient = checksum(patient)
+        grantees = dict.fromkeys(e["args"]["grantee"] for e in reversed(self.chain.events("AccessGranted", patient=patient)))
+        views = [self.grant_of(patient, grantee) for grantee in grantees]
+        return [view for view in views if view.expires_at != 0]
+
+    def patients_of(self, doctor: str) -> list[PatientAccess]:
+        """Everyone who granted the doctor, or the doctor's hospital, access (live or lapsed)."""
+        doctor = checksum(doctor)
+        participant = self.participant(doctor)
+        grantees = [doctor] + ([participant.hospital] if participant and participant.hospital else [])
+        found = []
+        for grantee in grantees:
+            patients = dict.fromkeys(e["args"]["patient"] for e in self.chain.events("AccessGranted", grantee=grantee))
+            for patient in patients:
+                view = self.grant_of(patient, grantee)
+                if view.expires_at != 0:
+                    found.append(PatientAccess(patient, grantee, view))
+        return found
+
+    def readers(self, patient: str, category: int) -> set[str]:
+        """Everyone who may read `category` of the patient's records now: live grantees, and the
+        active doctors of granted hospitals."""
+        now = self.now()
+        readers = set()
+        granted = dict.fromkeys(e["args"]["grantee"] for e in self.chain.events("AccessGranted", patient=patient))
+        for grantee in granted:
+            expires_at, mask, _ = self.chain.call("grantOf", patient, grantee)
+            if expires_at <= now or not mask >> category & 1:
+                continue
+            candidates = [grantee]
+            if self.participant(grantee).role == "hospital":
+                candidates += self.doctors_of(grantee)
+            readers |= {c for c in candidates if self.chain.call("canAccess", patient, c, category)}
+        return readers
+
+    def _check_grant(self, patient: LocalAccount, grantee: str, categories: Iterable, expires_at: int):
+        grantee = checksum(grantee, "grantee address")
+        provider = self.participant(grantee)
+        if provider is None or provider.role not in ("doctor", "hospital"):
+            raise InvalidInput(f"{grantee} is not a registered doctor or hospital")
+        mask = categories_mask(categories)
+        if mask == 0:
+            raise InvalidInput("choose at least one category")
+        if int(expires_at) <= self.now():
+            raise InvalidInput("the end of access must be in the future")
+        return grantee, mask
+
+    def _key_holders(self, grantee: str) -> list[str]:
+        participant = self.participant(grantee)
+        if participant.role == "hospital":
+            return [grantee] + [d for d in self.doctors_of(grantee) if not self.participant(d).suspended]
+        return [grantee]
+
+    def _key_bundle(self, patient: LocalAccount, mask: int, recipients: list[str]) -> bytes:
+        """Stores the keys of the patient's current records in `mask`, wrapped for each recipient;
+        returns the bundle's digest (zero when there is nothing to deliver)."""
+        keys = {}
+        for entry in self.all_records(patient.address):
+            if not mask >> entry.category & 1:
+                continue
+            header = self._header(entry.digest)
+            key = crypto.unwrap_key(header.keys[patient.address], patient.address, patient.key)
+            keys[entry.digest.hex()] = {
+                recipient: crypto.wrap_key(key, recipient, self.public_key(recipient),
+                                           crypto.derived_secret(patient.key, b"bundle|" + entry.digest + bytes.fromhex(recipient[2:])))
+                for recipient in recipients
+            }
+        return self.store.put(envelope.encode_bundle(patient.address, keys)) if keys else NO_DIGEST
+
+    def _header(self, digest: bytes) -> envelope.Header:
+        prefix = self.store.get_prefix(digest, HEADER_READ)
+        end = envelope.header_end(prefix)
+        return envelope.decode_header(prefix if end <= len(prefix) else self.store.get_prefix(digest, end))
+
+    # Audit
+
+    def audit_trail(self, patient: str) -> list[AuditEvent]:
+        """Grants, renewals, narrowings, revocations, records and reads of the patient, oldest first."""
+        patient = checksum(patient)
+        kinds = {
+            "AccessGranted": "granted", "AccessRenewed": "renewed", "AccessNarrowed": "narrowed",
+            "AccessRevoked": "revoked", "RecordAdded": "record added", "RecordSuperseded": "record replaced",
+            "RecordRead": "read",
+        }
+        found = [(name, event) for name in kinds for event in self.chain.events(name, patient=patient)]
+        found.sort(key=lambda item: (item[1]["blockNumber"], item[1]["logIndex"]))
+        trail = []
+        for name, event in found:
+            args = dict(event["args"])
+            actor = args.get("reader") or args.get("author") or patient
+            details = {key: (value.hex() if isinstance(value, bytes) else value)
+                       for key, value in args.items() if key != "patient"}
+            if "categories" in details:
+                details["categories"] = [c.label for c in categories_in(details["categories"])]
+            trail.append(AuditEvent(self.chain.block_time(event["blockNumber"]), event["blockNumber"], kinds[name],
+                                    actor, details))
+        return trail
+
+    # Accounts on a local chain
+
+    def fund(self, funder: LocalAccount, address: str, ether: float = 1.0) -> None:
+        """Sends ether for gas to a new account (local chain and demos; a consortium chain with
+        free gas needs no funding)."""
+        self.chain.send_ether(funder, checksum(address), int(ether * 10**18))
+
+    # Helpers
+
+    def _encrypt(self, private_key: bytes, label: bytes, fields: dict, payload: bytes, recipients: set) -> bytes:
+        secrets = crypto.RecordSecrets(private_key, label)
+        keys = {
+            recipient: crypto.wrap_key(secrets.key, recipient, self.public_key(recipient),
+                                       secrets.ephemeral_secret(recipient))
+            for recipient in sorted(recipients)
+        }
+        header = envelope.Header(nonce=secrets.nonce, keys=keys, **fields)
+        return envelope.encode(header, crypto.seal(secrets.key, secrets.nonce, payload, header.associated_data()))
+
+    def _index(self, sender: LocalAccount, patient: str, digest: bytes, send) -> RecordEntry:
+        """Indexes a stored object unless a previous try already did; unpins it if refused."""
+        existing = self.record(patient, digest)
+        if existing is not None:
+            return existing
+        self._send_unpinning(digest, send)
+        return self.record(patient, digest)
+
+    def _send_unpinning(self, digest: bytes, send) -> None:
+        """Sends a transaction that refers to the stored object `digest`, unpinning the object if
+        the chain refuses it. (If the chain cannot be reached the outcome is unknown: the object
+        stays, and a retry finds it.)"""
+        try:
+            send()
+        except TransactionFailed:
+            if digest != NO_DIGEST:
+                self.store.unpin(digest)
+            raise
+
+    def _number_of(self, patient: str, digest: bytes) -> int:
+        for event in self.chain.events("RecordAdded", patient=patient, digest=digest):
+            return event["args"]["number"]
+        return 0
+
+    def _require_role(self, address: str, role: str) -> str:
+        participant = self.participant(address)
+        if participant is None or participant.role != role:
+            raise InvalidInput(f"{checksum(address)} is not a registered {role}")
+        return participant.address
+
+    def _require_access(self, patient: str, account: str, category: Category, write: bool = False) -> None:
+        problem = self._access_problem(patient, account, category, write)
+        if problem:
+            raise AccessDenied(problem)
+
+    def _access_problem(self, patient: str, account: str, category: Category, write: bool = False) -> str | None:
+        """None if `account` may read (or write) `category` of the patient's records now, else why not.
+        The chain decides; the wall clock also ends a grant whose second has passed, since an idle
+        chain's clock stands still."""
+        account = checksum(account)
+        participant = self.participant(account)
+        if participant is None or participant.role not in ("doctor", "hospital"):
+            return "only registered doctors and hospitals can be granted access"
+        if participant.suspended:
+            return "your account is suspended"
+        if participant.hospital and self.participant(participant.hospital).suspended:
+            return "your hospital is suspended"
+        now = self.now()
+        grants = [self.grant_of(patient, grantee) for grantee in [account, participant.hospital] if grantee]
+        grants = [grant for grant in grants if grant.expires_at != 0]
+        label = Category(category).label.lower()
+        if not grants:
+            return "this patient has not granted you access, or has revoked it"
+        if not any(grant.active(now) for grant in grants):
+            ended = max(grant.expires_at for grant in grants)
+            return f"your access to this patient's records expired on {_when(ended)}"
+        live = [grant for grant in grants if grant.active(now)]
+        if not any(category in grant.categories for grant in live):
+            return f"this patient's grant does not cover {label} records"
+        if write and not any(category in grant.categories and grant.can_write for grant in live):
+            return f"this patient's grant lets you read {label} records, not add them"
+        check = "canWrite" if write else "canAccess"
+        if not self.chain.call(check, patient, account, int(category)):
+            return "the chain does not grant you this access"
+        return None
+
+
+def _when(second: int) -> str:
+    return datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

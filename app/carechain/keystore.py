@@ -1,0 +1,94 @@
+"""Encrypted keystores: one eth-account (scrypt, AES-128-CTR, Web3 Secret Storage v3) JSON file
+per account. A private key never touches the disk in the clear; it exists unlocked only in the
+memory of the process that holds the password."""
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import is_address, to_checksum_address
+
+from app.carechain.errors import InvalidInput, UnknownAccount, WrongPassword
+
+MIN_PASSWORD_LENGTH = 8
+
+
+class Keystore:
+    """The keystore files in one directory, named by checksum address."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+
+    def create(self, password: str) -> LocalAccount:
+        """A new key pair from the OS's randomness, stored encrypted under `password`."""
+        return self._store(Account.from_key(secrets.token_bytes(32)), password)
+
+    def import_key(self, private_key: str, password: str) -> LocalAccount:
+        """Stores an existing hex private key encrypted under `password`."""
+        try:
+            account = Account.from_key(private_key.strip())
+        except (ValueError, TypeError):
+            raise InvalidInput("that is not a private key: expected 64 hexadecimal characters") from None
+        return self._store(account, password)
+
+    def import_keystore(self, keystore_json: str | bytes, password: str) -> LocalAccount:
+        """Adds a keystore file from elsewhere after checking that `password` opens it."""
+        try:
+            keystore = json.loads(keystore_json)
+            if not isinstance(keystore, dict) or "crypto" not in {k.lower() for k in keystore}:
+                raise ValueError
+        except ValueError:
+            raise InvalidInput("that file is not an Ethereum keystore (JSON with a crypto section)") from None
+        account = Account.from_key(_decrypt(keystore, password))
+        self._write(account.address, keystore)
+        return account
+
+    def unlock(self, address: str, password: str) -> LocalAccount:
+        return Account.from_key(_decrypt(self._read(address), password))
+
+    def addresses(self) -> list[str]:
+        return sorted(path.stem for path in self.directory.glob("0x*.json"))
+
+    def __contains__(self, address: str) -> bool:
+        return is_address(address) and self._path(address).exists()
+
+    def _store(self, account: LocalAccount, password: str) -> LocalAccount:
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise InvalidInput(f"choose a password of at least {MIN_PASSWORD_LENGTH} characters")
+        self._write(account.address, Account.encrypt(account.key, password))
+        return account
+
+    def _path(self, address: str) -> Path:
+        return self.directory / f"{to_checksum_address(address)}.json"
+
+    def _read(self, address: str) -> dict:
+        if not is_address(address):
+            raise InvalidInput(f"{address!r} is not an Ethereum address")
+        try:
+            return json.loads(self._path(address).read_text())
+        except FileNotFoundError:
+            raise UnknownAccount(f"there is no account {to_checksum_address(address)} on this server") from None
+
+    def _write(self, address: str, keystore: dict) -> None:
+        """Atomically, readable by the owner only; an existing account is never overwritten."""
+        path = self._path(address)
+        if path.exists():
+            raise InvalidInput(f"account {address} already exists here; log in instead")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            json.dump(keystore, file)
+        os.replace(temporary, path)
+
+
+def _decrypt(keystore: dict, password: str) -> bytes:
+    try:
+        return Account.decrypt(keystore, password)
+    except ValueError as error:
+        if "MAC mismatch" in str(error):
+            raise WrongPassword("wrong password for this account") from None
+        raise InvalidInput(f"the keystore cannot be read: {error}") from None

@@ -1,0 +1,297 @@
+"""Record contents: FHIR R4 resources (validated with `fhir.resources`, R4B models, which are
+R4-compatible for every resource used here), mapped to the on-chain categories.
+
+A record is one FHIR resource plus, for a DocumentReference, the attached file's bytes, which
+travel beside the JSON instead of base64 inside it (the attachment's size and SHA-1 are in the
+resource, as FHIR defines them).
+"""
+
+import base64
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+from app.carechain.errors import InvalidInput
+
+MAX_RESOURCE_SIZE = 1 << 20
+MAX_ATTACHMENT_SIZE = 20 << 20
+
+
+class Category(IntEnum):
+    """On-chain category codes (bit positions of a grant's scope)."""
+
+    VITALS = 0
+    LABS = 1
+    CONDITIONS = 2
+    MEDICATIONS = 3
+    DOCUMENTS = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.capitalize()
+
+
+def categories_mask(categories) -> int:
+    mask = 0
+    for category in categories:
+        mask |= 1 << Category(category)
+    return mask
+
+
+def categories_in(mask: int) -> list[Category]:
+    return [category for category in Category if mask >> category & 1]
+
+
+# Values of the required `status` bindings, which the models do not enforce.
+STATUS_VALUES = {
+    "Observation": {"registered", "preliminary", "final", "amended", "corrected", "cancelled", "entered-in-error",
+                    "unknown"},
+    "DiagnosticReport": {"registered", "partial", "preliminary", "final", "amended", "corrected", "appended",
+                         "cancelled", "entered-in-error", "unknown"},
+    "MedicationRequest": {"active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft",
+                          "unknown"},
+    "DocumentReference": {"current", "superseded", "entered-in-error"},
+    "Condition": None,  # Condition has no status element; its clinicalStatus is a CodeableConcept
+}
+
+# Attachment types a record may carry, with the leading bytes that identify them.
+ATTACHMENT_TYPES = {
+    "application/pdf": (b"%PDF-",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "text/plain": (),
+}
+
+
+def _observation_category(resource: dict) -> Category:
+    codes = {coding.get("code") for concept in resource.get("category", []) for coding in concept.get("coding", [])}
+    return Category.LABS if "laboratory" in codes else Category.VITALS
+
+
+CATEGORY_OF = {
+    "Observation": _observation_category,
+    "DiagnosticReport": lambda resource: Category.LABS,
+    "Condition": lambda resource: Category.CONDITIONS,
+    "MedicationRequest": lambda resource: Category.MEDICATIONS,
+    "DocumentReference": lambda resource: Category.DOCUMENTS,
+}
+
+
+@dataclass(frozen=True)
+class Record:
+    """A validated FHIR resource (as JSON-ready dict) and its attachment, created at a second."""
+
+    resource: dict
+    attachment: bytes = b""
+    created_at: int = field(default_factory=lambda: int(time.time()))
+
+    @classmethod
+    def from_fhir(cls, data, attachment: bytes = b"", created_at: int | None = None) -> "Record":
+        """Validates a FHIR resource given as JSON text, bytes or a dict; refuses anything invalid."""
+        if isinstance(data, (str, bytes)):
+            if len(data) > MAX_RESOURCE_SIZE:
+                raise InvalidInput(f"the FHIR resource is larger than {MAX_RESOURCE_SIZE >> 20} MB")
+            try:
+                data = json.loads(data)
+            except ValueError as error:
+                raise InvalidInput(f"the FHIR resource is not valid JSON: {error}") from None
+        if not isinstance(data, dict):
+            raise InvalidInput("a FHIR resource must be a JSON object")
+        kind = data.get("resourceType")
+        if kind not in CATEGORY_OF:
+            supported = ", ".join(sorted(CATEGORY_OF))
+            raise InvalidInput(f"FHIR resource type {kind!r} is not supported; use one of {supported}")
+        try:
+            model = get_fhir_model_class(kind).model_validate(data)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in problem['loc']) or kind}: {problem['msg']}"
+                for problem in error.errors()
+            )
+            raise InvalidInput(f"invalid FHIR {kind}: {problems}") from None
+        resource = model.model_dump(mode="json", exclude_none=True)
+        allowed = STATUS_VALUES[kind]
+        if allowed is not None and resource.get("status") not in allowed:
+            raise InvalidInput(f"invalid FHIR {kind}: status must be one of {', '.join(sorted(allowed))}")
+        _check_attachment(resource, attachment)
+        return cls(resource, attachment, int(time.time()) if created_at is None else created_at)
+
+    @property
+    def resource_type(self) -> str:
+        return self.resource["resourceType"]
+
+    @property
+    def category(self) -> Category:
+        return CATEGORY_OF[self.resource_type](self.resource)
+
+    @property
+    def resource_json(self) -> bytes:
+        return json.dumps(self.resource, sort_keys=True, separators=(",", ":")).encode()
+
+    @property
+    def title(self) -> str:
+        """A one-line summary for lists: the code's text or display, and a measured value."""
+        resource = self.resource
+        if self.resource_type == "DocumentReference":
+            attachment = resource["content"][0]["attachment"]
+            return attachment.get("title") or resource.get("description") or "Document"
+        concept = resource.get("code") or resource.get("medicationCodeableConcept") or {}
+        name = concept.get("text") or next(
+            (coding.get("display") for coding in concept.get("coding", []) if coding.get("display")), self.resource_type
+        )
+        value = _value_text(resource)
+        return f"{name}: {value}" if value else name
+
+    @property
+    def content_type(self) -> str | None:
+        if self.resource_type != "DocumentReference":
+            return None
+        return self.resource["content"][0]["attachment"].get("contentType")
+
+
+def _value_text(resource: dict) -> str:
+    quantity = resource.get("valueQuantity")
+    if quantity:
+        return f"{quantity.get('value')} {quantity.get('unit', '')}".strip()
+    parts = [component.get("valueQuantity") for component in resource.get("component", [])]
+    if parts and all(parts):
+        return "/".join(f"{part.get('value')}" for part in parts) + f" {parts[0].get('unit', '')}".rstrip()
+    return ""
+
+
+def _check_attachment(resource: dict, attachment: bytes) -> None:
+    if resource["resourceType"] != "DocumentReference":
+        if attachment:
+            raise InvalidInput("only a DocumentReference can carry an attached file")
+        return
+    if len(resource["content"]) != 1:
+        raise InvalidInput("a DocumentReference record carries exactly one attachment")
+    described = resource["content"][0]["attachment"]
+    if "data" in described or "url" in described:
+        raise InvalidInput("give the attached file's bytes separately, not as data or url in the resource")
+    check_file(attachment, described.get("contentType"))
+    if described.get("size") != len(attachment) or described.get("hash") != _sha1(attachment):
+        raise InvalidInput("the attachment's size or hash does not match the DocumentReference")
+
+
+def check_file(data: bytes, content_type: str | None) -> None:
+    """Refuses empty, oversized and unsupported files, and files whose bytes are not their type."""
+    if content_type not in ATTACHMENT_TYPES:
+        allowed = ", ".join(ATTACHMENT_TYPES)
+        raise InvalidInput(f"files of type {content_type or 'unknown'} are not accepted; use {allowed}")
+    if not data:
+        raise InvalidInput("the file is empty")
+    if len(data) > MAX_ATTACHMENT_SIZE:
+        raise InvalidInput(f"the file is larger than the {MAX_ATTACHMENT_SIZE >> 20} MB limit")
+    signatures = ATTACHMENT_TYPES[content_type]
+    if signatures and not data.startswith(signatures):
+        raise InvalidInput(f"the file's content is not {content_type}")
+    if content_type == "text/plain":
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput("the text file is not UTF-8 text") from None
+
+
+def _sha1(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha1(data).digest()).decode()
+
+
+def _iso(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+
+
+def _subject(patient: str) -> dict:
+    return {"reference": f"Patient/{patient}"}
+
+
+# kind: (LOINC code, display, unit, UCUM code, plausible range)
+VITAL_SIGNS = {
+    "pulse": ("8867-4", "Heart rate", "beats/minute", "/min", (20, 300)),
+    "spo2": ("59408-5", "Oxygen saturation", "%", "%", (50, 100)),
+    "temperature": ("8310-5", "Body temperature", "°C", "Cel", (25, 45)),
+    "glucose": ("2339-0", "Glucose", "mg/dL", "mg/dL", (10, 1000)),
+}
+BLOOD_PRESSURE = ("85354-9", "Blood pressure panel")
+SYSTOLIC = ("8480-6", "Systolic blood pressure", (40, 300))
+DIASTOLIC = ("8462-4", "Diastolic blood pressure", (20, 200))
+
+
+def _loinc(code: str, display: str) -> dict:
+    return {"coding": [{"system": "http://loinc.org", "code": code, "display": display}], "text": display}
+
+
+def _quantity(value: float, unit: str, code: str, plausible: tuple, name: str) -> dict:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{name} must be a number") from None
+    low, high = plausible
+    if not low <= value <= high:
+        raise InvalidInput(f"{name} of {value:g} {unit} is outside the plausible range {low}–{high} {unit}")
+    return {"value": round(value, 2), "unit": unit, "system": "http://unitsofmeasure.org", "code": code}
+
+
+def vital_sign(patient: str, kind: str, value, measured_at: int | None = None) -> Record:
+    """A vital-signs Observation: kind is pulse, spo2, temperature, glucose, or blood_pressure
+    with value (systolic, diastolic) in mm[Hg]."""
+    measured_at = int(time.time()) if measured_at is None else measured_at
+    resource = {
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [{"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": "vital-signs",
+            "display": "Vital Signs",
+        }]}],
+        "subject": _subject(patient),
+        "effectiveDateTime": _iso(measured_at),
+    }
+    if kind == "blood_pressure":
+        try:
+            systolic, diastolic = value
+        except (TypeError, ValueError):
+            raise InvalidInput("blood pressure needs a systolic and a diastolic value") from None
+        resource["code"] = _loinc(*BLOOD_PRESSURE)
+        resource["component"] = [
+            {"code": _loinc(code, display), "valueQuantity": _quantity(reading, "mmHg", "mm[Hg]", plausible, display)}
+            for reading, (code, display, plausible) in ((systolic, SYSTOLIC), (diastolic, DIASTOLIC))
+        ]
+        if resource["component"][0]["valueQuantity"]["value"] <= resource["component"][1]["valueQuantity"]["value"]:
+            raise InvalidInput("the systolic pressure must be higher than the diastolic pressure")
+    elif kind in VITAL_SIGNS:
+        code, display, unit, ucum, plausible = VITAL_SIGNS[kind]
+        resource["code"] = _loinc(code, display)
+        resource["valueQuantity"] = _quantity(value, unit, ucum, plausible, display)
+    else:
+        raise InvalidInput(f"unknown vital sign {kind!r}; use one of {', '.join([*VITAL_SIGNS, 'blood_pressure'])}")
+    return Record.from_fhir(resource, created_at=measured_at)
+
+
+def document(patient: str, title: str, data: bytes, content_type: str, created_at: int | None = None) -> Record:
+    """A DocumentReference record carrying a file (PDF, PNG, JPEG or plain text)."""
+    title = (title or "").strip()
+    if not title:
+        raise InvalidInput("a document needs a title")
+    check_file(data, content_type)
+    created_at = int(time.time()) if created_at is None else created_at
+    resource = {
+        "resourceType": "DocumentReference",
+        "status": "current",
+        "subject": _subject(patient),
+        "date": _iso(created_at),
+        "description": title,
+        "content": [{"attachment": {
+            "contentType": content_type,
+            "title": title,
+            "size": len(data),
+            "hash": _sha1(data),
+            "creation": _iso(created_at),
+        }}],
+    }
+    return Record.from_fhir(resource, attachment=data, created_at=created_at)

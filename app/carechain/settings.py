@@ -1,0 +1,35 @@
+"""Where the library finds the chain, the deployment, the IPFS node and the keystores.
+
+Defaults are the local services of `make run`; each can be overridden from the environment, which
+is how the same code runs against a consortium chain and a kubo node or IPFS Cluster proxy:
+
+    CARECHAIN_RPC_URL       JSON-RPC endpoint of the chain
+    CARECHAIN_MANIFEST      deployment manifest written by scripts/deploy.py
+    CARECHAIN_IPFS_API      multiaddr of an /api/v0 endpoint, e.g. /dns/ipfs.internal/tcp/5001/http
+    CARECHAIN_KEYSTORES     folder of the encrypted keystores
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from scripts import localchain, localipfs
+
+
+@dataclass(frozen=True)
+class Settings:
+    rpc_url: str
+    manifest: Path
+    ipfs_api: str
+    keystores: Path
+
+    @classmethod
+    def from_environment(cls, environ=os.environ) -> "Settings":
+        chain = localchain.load_settings()
+        default_manifest = localchain.ROOT / "deployments" / f"{localchain.chain_id(chain)}.json"
+        return cls(
+            rpc_url=environ.get("CARECHAIN_RPC_URL", localchain.rpc_url(chain)),
+            manifest=Path(environ.get("CARECHAIN_MANIFEST", default_manifest)),
+            ipfs_api=environ.get("CARECHAIN_IPFS_API", localipfs.IpfsNode().api_multiaddr),
+            keystores=Path(environ.get("CARECHAIN_KEYSTORES", localchain.ROOT / "data" / "keystores")),
+        )
