@@ -1,0 +1,51 @@
+"""Revocation ends access at once; rotation re-encrypts the affected records under new keys for
+the remaining readers, supersedes the old entries and unpins the old ciphertext."""
+
+import pytest
+from conftest import days_from_now, pulse
+
+from app.carechain import crypto, envelope
+from app.carechain.errors import AccessDenied
+from app.carechain.records import Category
+
+
+def test_revoke_with_rotation_leaves_old_keys_opening_nothing_current(carechain, people, patient):
+    old = carechain.add_record(patient, patient.address, pulse(patient, 66))
+    carechain.grant(patient, people.doctor.address, [Category.VITALS], False, days_from_now(carechain, 5))
+    carechain.grant(patient, people.other_hospital.address, [Category.VITALS], False, days_from_now(carechain, 5))
+    old_header = envelope.decode_header(carechain.store.get(old.digest))
+    revoked_key = crypto.unwrap_key(
+        carechain._delivered_key(people.doctor.address, patient.address, old.digest),
+        people.doctor.address, people.doctor.key)
+
+    (new,) = carechain.revoke(patient, people.doctor.address, rotate=True)
+
+    assert carechain.record(patient.address, old.digest).superseded_by == new.number
+    assert not carechain.store.is_pinned(old.digest)
+    assert [e.digest for e in carechain.all_records(patient.address)] == [new.digest]
+    header, ciphertext = envelope.decode(carechain.store.get(new.digest))
+    assert people.doctor.address not in header.keys
+    assert header.author == old_header.author and header.created_at == old_header.created_at
+    with pytest.raises(Exception, match="does not decrypt"):
+        crypto.open_sealed(revoked_key, header.nonce, ciphertext, header.associated_data())
+    with pytest.raises(AccessDenied):
+        carechain.read_record(people.doctor, patient.address, new.digest)
+    # the remaining grantee (through its doctor) and the patient read the rotated record, verified
+    assert carechain.read_record(people.outsider, patient.address, new.digest).record.resource["valueQuantity"]["value"] == 66
+    assert carechain.read_record(patient, patient.address, new.digest).author == patient.address
+
+
+def test_rotation_keeps_a_doctors_signature_valid(carechain, people, patient):
+    carechain.grant(patient, people.doctor.address, [Category.VITALS], True, days_from_now(carechain, 5))
+    written = carechain.add_record(people.doctor, patient.address, pulse(patient, 101))
+    (rotated,) = carechain.revoke(patient, people.doctor.address, rotate=True)
+    opened = carechain.read_record(patient, patient.address, rotated.digest)
+    assert (opened.author, opened.author_role, rotated.author) == (people.doctor.address, "doctor", patient.address)
+    assert written.superseded_by == 0 and carechain.record(patient.address, written.digest).superseded_by == rotated.number
+
+
+def test_revoke_without_rotation_changes_no_record(carechain, people, patient):
+    entry = carechain.add_record(patient, patient.address, pulse(patient))
+    carechain.grant(patient, people.doctor.address, [Category.VITALS], False, days_from_now(carechain, 5))
+    assert carechain.revoke(patient, people.doctor.address) == []
+    assert carechain.all_records(patient.address) == [entry] and carechain.store.is_pinned(entry.digest)
