@@ -11,8 +11,11 @@ export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 run: setup
 	$(BIN)/python -m scripts.services
 
+# Contract and toolchain tests on brownie's throw-away chain; then the library's end-to-end tests,
+# which start their own chain and IPFS node and need no brownie plugin.
 test: setup
-	$(BIN)/brownie test --network carechain-test
+	$(BIN)/brownie test --network carechain-test --ignore=tests/library
+	$(BIN)/python -m pytest -p no:pytest-brownie tests/library
 
 gas-report: setup
 	$(BIN)/brownie run scripts/gas_report.py --network carechain-test
