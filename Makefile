@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 
-.PHONY: run test setup gas-report
+.PHONY: run test setup gas-report benchmark
 
 run: setup
 	$(BIN)/python -m scripts.services
@@ -16,6 +16,9 @@ run: setup
 test: setup
 	$(BIN)/brownie test --network carechain-test --ignore=tests/library
 	$(BIN)/python -m pytest -p no:pytest-brownie tests/library
+
+benchmark: setup
+	$(BIN)/python -m scripts.benchmark
 
 gas-report: setup
 	$(BIN)/brownie run scripts/gas_report.py --network carechain-test

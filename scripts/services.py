@@ -7,6 +7,7 @@ The tests start their own instances, on other ports and data folders, through `L
 """
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -116,6 +117,27 @@ def deploy(network: str = "carechain-local", environment: dict | None = None) ->
     )
     if result.returncode != 0:
         raise ServiceError(f"deployment failed:\n{result.stdout}{result.stderr}")
+
+
+def throwaway_stack(root: Path, ipfs_ports: dict):
+    """A chain and IPFS node of their own under `root`, with the contracts deployed by the real
+    deploy script, for the end-to-end tests and the benchmarks. Returns (services, settings);
+    call `services.stop()` when done."""
+    from app.carechain.settings import Settings
+
+    chain = localchain.e2e_settings(localchain.load_settings(), root / "chain")
+    services = LocalServices(chain, localipfs.IpfsNode(repo=root / "ipfs", **ipfs_ports), root / "logs")
+    try:
+        services.start_chain()
+        services.start_ipfs()
+        manifest = root / "deployment.json"
+        deploy("carechain-e2e", {**os.environ, "CARECHAIN_MANIFEST": str(manifest)})
+    except BaseException:
+        services.stop()
+        raise
+    settings = Settings(rpc_url=services.rpc_url, manifest=manifest, ipfs_api=services.ipfs_node.api_multiaddr,
+                        keystores=root / "keystores")
+    return services, settings
 
 
 def main() -> int:

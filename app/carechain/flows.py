@@ -115,6 +115,7 @@ class CareChain:
                        "verifyingContract": chain.address}
         self._public_keys: dict[str, bytes] = {}
         self._bundles: dict[bytes, tuple[str, dict]] = {}
+        self._numbers: dict[tuple[str, bytes], int] = {}
 
     @classmethod
     def connect(cls, settings: Settings | None = None) -> "CareChain":
@@ -223,10 +224,12 @@ class CareChain:
         """One page of a patient's index, oldest first (numbers from 1, at most 100 a page)."""
         patient = checksum(patient)
         digests, entries = self.chain.call("recordsPage", patient, first, limit)
-        return [
+        page = [
             RecordEntry(patient, bytes(digest), max(first, 1) + i, author, Category(category), added_at, superseded_by)
             for i, (digest, (author, category, added_at, superseded_by)) in enumerate(zip(digests, entries))
         ]
+        self._numbers.update(((patient, entry.digest), entry.number) for entry in page)
+        return page
 
     def all_records(self, patient: str, current_only: bool = True) -> list[RecordEntry]:
         found, first = [], 1
@@ -517,9 +520,13 @@ class CareChain:
             raise
 
     def _number_of(self, patient: str, digest: bytes) -> int:
-        for event in self.chain.events("RecordAdded", patient=patient, digest=digest):
-            return event["args"]["number"]
-        return 0
+        """A record's number, from its RecordAdded event; it never changes, so it is cached."""
+        if (patient, digest) not in self._numbers:
+            events = self.chain.events("RecordAdded", patient=patient, digest=digest)
+            if not events:
+                return 0
+            self._numbers[patient, digest] = events[0]["args"]["number"]
+        return self._numbers[patient, digest]
 
     def _require_role(self, address: str, role: str) -> str:
         participant = self.participant(address)
@@ -536,32 +543,37 @@ class CareChain:
         """None if `account` may read (or write) `category` of the patient's records now, else why not.
         The chain decides; the wall clock also ends a grant whose second has passed, since an idle
         chain's clock stands still."""
-        account = checksum(account)
         participant = self.participant(account)
         if participant is None or participant.role not in ("doctor", "hospital"):
             return "only registered doctors and hospitals can be granted access"
+        if self.chain.call("canWrite" if write else "canAccess", patient, participant.address, int(category)):
+            now = self.now()
+            for grantee in filter(None, [participant.address, participant.hospital]):
+                expires_at, mask, can_write = self.chain.call("grantOf", patient, grantee)
+                if expires_at > now and mask >> category & 1 and (can_write or not write):
+                    return None
+        return self._refusal(patient, participant, category, write)
+
+    def _refusal(self, patient: str, participant: Participant, category: Category, write: bool) -> str:
+        """Why the chain (or the wall clock) refuses `participant` this access, in words."""
         if participant.suspended:
             return "your account is suspended"
         if participant.hospital and self.participant(participant.hospital).suspended:
             return "your hospital is suspended"
         now = self.now()
-        grants = [self.grant_of(patient, grantee) for grantee in [account, participant.hospital] if grantee]
+        grants = [self.grant_of(patient, grantee) for grantee in filter(None, [participant.address, participant.hospital])]
         grants = [grant for grant in grants if grant.expires_at != 0]
         label = Category(category).label.lower()
         if not grants:
             return "this patient has not granted you access, or has revoked it"
-        if not any(grant.active(now) for grant in grants):
-            ended = max(grant.expires_at for grant in grants)
-            return f"your access to this patient's records expired on {_when(ended)}"
         live = [grant for grant in grants if grant.active(now)]
+        if not live:
+            return f"your access to this patient's records expired on {_when(max(g.expires_at for g in grants))}"
         if not any(category in grant.categories for grant in live):
             return f"this patient's grant does not cover {label} records"
-        if write and not any(category in grant.categories and grant.can_write for grant in live):
+        if write:
             return f"this patient's grant lets you read {label} records, not add them"
-        check = "canWrite" if write else "canAccess"
-        if not self.chain.call(check, patient, account, int(category)):
-            return "the chain does not grant you this access"
-        return None
+        return "the chain does not grant you this access"
 
 
 def _when(second: int) -> str:

@@ -2,7 +2,6 @@
 run starts itself, on ports and data folders of its own (so `make run` may keep running), with
 the contracts deployed by the real deploy script."""
 
-import os
 from types import SimpleNamespace
 
 import pytest
@@ -11,36 +10,28 @@ from eth_account import Account
 from app.carechain import crypto
 from app.carechain.flows import CareChain
 from app.carechain.records import vital_sign
-from app.carechain.settings import Settings
-from scripts import localchain, localipfs
-from scripts.services import LocalServices, deploy
+from scripts import localchain
+from scripts.services import throwaway_stack
 
 DAY = 86400
 TEST_IPFS = dict(api_port=5102, gateway_port=9190, rpc_port=5103, swarm_port=4102)
 
 
 @pytest.fixture(scope="session")
-def services(tmp_path_factory):
-    root = tmp_path_factory.mktemp("services")
-    chain = localchain.e2e_settings(localchain.load_settings(), root / "chain")
-    running = LocalServices(chain, localipfs.IpfsNode(repo=root / "ipfs", **TEST_IPFS), root / "logs")
-    try:
-        running.start_chain()
-        running.start_ipfs()
-        manifest = root / "deployment.json"
-        deploy("carechain-e2e", {**os.environ, "CARECHAIN_MANIFEST": str(manifest)})
-        running.settings = Settings(
-            rpc_url=running.rpc_url, manifest=manifest, ipfs_api=running.ipfs_node.api_multiaddr,
-            keystores=root / "keystores",
-        )
-        yield running
-    finally:
-        running.stop()
+def stack(tmp_path_factory):
+    services, settings = throwaway_stack(tmp_path_factory.mktemp("services"), TEST_IPFS)
+    yield services, settings
+    services.stop()
 
 
 @pytest.fixture(scope="session")
-def carechain(services):
-    client = CareChain.connect(services.settings)
+def services(stack):
+    return stack[0]
+
+
+@pytest.fixture(scope="session")
+def carechain(stack):
+    client = CareChain.connect(stack[1])
     yield client
     client.close()
 
