@@ -129,9 +129,6 @@ class Chain:
             )
         )
 
-    def receipt_events(self, receipt: dict, event: str) -> list:
-        return list(getattr(self.contract.events, event)().process_receipt(receipt))
-
     def block_time(self, number: int) -> int:
         return _block_time(self, number)
 
@@ -153,9 +150,6 @@ class Chain:
             return self.w3.eth.wait_for_transaction_receipt(self.w3.eth.send_raw_transaction(signed.raw_transaction))
 
         return self._rpc(send)
-
-    def balance(self, address: str) -> int:
-        return self._rpc(lambda: self.w3.eth.get_balance(address))
 
     def explain(self, data) -> tuple[str, str | None]:
         """(message, error name) for the revert data of a custom error."""

@@ -128,10 +128,6 @@ def address_of(public_key: bytes) -> str:
     return to_checksum_address(keccak(public_key)[-20:])
 
 
-def content_hash(body: bytes) -> bytes:
-    return keccak(body)
-
-
 def _typed_record(domain: dict, patient: str, author: str, category: int, created_at: int, digest: bytes):
     return encode_typed_data(
         domain_data=domain,

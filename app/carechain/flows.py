@@ -37,6 +37,11 @@ class Participant:
     record_count: int
     hospital: str | None
 
+    @property
+    def grantees(self) -> list[str]:
+        """The accounts whose grants cover this participant: itself, and a doctor's hospital."""
+        return [self.address, self.hospital] if self.hospital else [self.address]
+
 
 @dataclass(frozen=True)
 class RecordEntry:
@@ -167,8 +172,8 @@ class CareChain:
         """A participant's registered encryption key, from its registration event."""
         address = checksum(address)
         if address not in self._public_keys:
-            for event in ("PatientRegistered", "HospitalRegistered", "DoctorRegistered"):
-                field = {"PatientRegistered": "patient", "HospitalRegistered": "hospital"}.get(event, "doctor")
+            for event, field in (("PatientRegistered", "patient"), ("HospitalRegistered", "hospital"),
+                                 ("DoctorRegistered", "doctor")):
                 found = self.chain.events(event, **{field: address})
                 if found:
                     self._public_keys[address] = bytes(found[0]["args"]["publicKey"])
@@ -210,7 +215,7 @@ class CareChain:
         recipients = {patient, author.address} | self.readers(patient, category)
         data = self._encrypt(author.key, label, header, payload, recipients)
         digest = self.store.put(data)
-        return self._index(author, patient, digest, lambda: self.chain.transact(
+        return self._index(patient, digest, lambda: self.chain.transact(
             author, "addRecord", patient, digest, int(category)))
 
     def record(self, patient: str, digest: bytes) -> RecordEntry | None:
@@ -218,7 +223,8 @@ class CareChain:
         author, category, added_at, superseded_by = self.chain.call("recordOf", patient, digest)
         if author == ZERO_ADDRESS:
             return None
-        return RecordEntry(patient, bytes(digest), self._number_of(patient, digest), author, Category(category), added_at, superseded_by)
+        return RecordEntry(patient, bytes(digest), self._number_of(patient, digest), author, Category(category),
+                           added_at, superseded_by)
 
     def records(self, patient: str, first: int = 1, limit: int = 100) -> list[RecordEntry]:
         """One page of a patient's index, oldest first (numbers from 1, at most 100 a page)."""
@@ -295,9 +301,8 @@ class CareChain:
         """The reader's wrapped key for `digest` from the key bundles of the patient's grants to the
         reader or the reader's hospital, newest first."""
         participant = self.participant(reader)
-        grantees = [reader] + ([participant.hospital] if participant and participant.hospital else [])
         bundles = []
-        for grantee in grantees:
+        for grantee in participant.grantees if participant else []:
             for event in ("AccessGranted", "AccessRenewed"):
                 bundles += [e for e in self.chain.events(event, patient=patient, grantee=grantee)
                             if bytes(e["args"]["keyBundle"]) != NO_DIGEST]
@@ -369,7 +374,7 @@ class CareChain:
             recipients = {patient.address} | self.readers(patient.address, entry.category)
             data = self._encrypt(patient.key, b"rotation|" + entry.digest, fields, payload, recipients)
             digest = self.store.put(data)
-            rotated.append(self._index(patient, patient.address, digest, lambda: self.chain.transact(
+            rotated.append(self._index(patient.address, digest, lambda: self.chain.transact(
                 patient, "supersedeRecord", patient.address, entry.digest, digest)))
             self.store.unpin(entry.digest)
         return rotated
@@ -392,9 +397,8 @@ class CareChain:
         """Everyone who granted the doctor, or the doctor's hospital, access (live or lapsed)."""
         doctor = checksum(doctor)
         participant = self.participant(doctor)
-        grantees = [doctor] + ([participant.hospital] if participant and participant.hospital else [])
         found = []
-        for grantee in grantees:
+        for grantee in participant.grantees if participant else []:
             patients = dict.fromkeys(e["args"]["patient"] for e in self.chain.events("AccessGranted", grantee=grantee))
             for patient in patients:
                 view = self.grant_of(patient, grantee)
@@ -412,10 +416,8 @@ class CareChain:
             expires_at, mask, _ = self.chain.call("grantOf", patient, grantee)
             if expires_at <= now or not mask >> category & 1:
                 continue
-            candidates = [grantee]
-            if self.participant(grantee).role == "hospital":
-                candidates += self.doctors_of(grantee)
-            readers |= {c for c in candidates if self.chain.call("canAccess", patient, c, category)}
+            readers |= {account for account in self._covered_by(grantee)
+                        if self.chain.call("canAccess", patient, account, category)}
         return readers
 
     def _check_grant(self, patient: LocalAccount, grantee: str, categories: Iterable, expires_at: int):
@@ -430,11 +432,16 @@ class CareChain:
             raise InvalidInput("the end of access must be in the future")
         return grantee, mask
 
-    def _key_holders(self, grantee: str) -> list[str]:
-        participant = self.participant(grantee)
-        if participant.role == "hospital":
-            return [grantee] + [d for d in self.doctors_of(grantee) if not self.participant(d).suspended]
+    def _covered_by(self, grantee: str) -> list[str]:
+        """The accounts a grant to `grantee` covers: the grantee, and a hospital's doctors."""
+        if self.participant(grantee).role == "hospital":
+            return [grantee] + self.doctors_of(grantee)
         return [grantee]
+
+    def _key_holders(self, grantee: str) -> list[str]:
+        """Who receives keys with a grant: the accounts it covers, less suspended doctors."""
+        return [account for account in self._covered_by(grantee)
+                if account == grantee or not self.participant(account).suspended]
 
     def _key_bundle(self, patient: LocalAccount, mask: int, recipients: list[str]) -> bytes:
         """Stores the keys of the patient's current records in `mask`, wrapped for each recipient;
@@ -500,7 +507,7 @@ class CareChain:
         header = envelope.Header(nonce=secrets.nonce, keys=keys, **fields)
         return envelope.encode(header, crypto.seal(secrets.key, secrets.nonce, payload, header.associated_data()))
 
-    def _index(self, sender: LocalAccount, patient: str, digest: bytes, send) -> RecordEntry:
+    def _index(self, patient: str, digest: bytes, send) -> RecordEntry:
         """Indexes a stored object unless a previous try already did; unpins it if refused."""
         existing = self.record(patient, digest)
         if existing is not None:
@@ -548,7 +555,7 @@ class CareChain:
             return "only registered doctors and hospitals can be granted access"
         if self.chain.call("canWrite" if write else "canAccess", patient, participant.address, int(category)):
             now = self.now()
-            for grantee in filter(None, [participant.address, participant.hospital]):
+            for grantee in participant.grantees:
                 expires_at, mask, can_write = self.chain.call("grantOf", patient, grantee)
                 if expires_at > now and mask >> category & 1 and (can_write or not write):
                     return None
@@ -561,7 +568,7 @@ class CareChain:
         if participant.hospital and self.participant(participant.hospital).suspended:
             return "your hospital is suspended"
         now = self.now()
-        grants = [self.grant_of(patient, grantee) for grantee in filter(None, [participant.address, participant.hospital])]
+        grants = [self.grant_of(patient, grantee) for grantee in participant.grantees]
         grants = [grant for grant in grants if grant.expires_at != 0]
         label = Category(category).label.lower()
         if not grants:
