@@ -14,8 +14,8 @@ run: setup
 # Contract and toolchain tests on brownie's throw-away chain; then the library's end-to-end tests,
 # which start their own chain and IPFS node and need no brownie plugin.
 test: setup
-	$(BIN)/brownie test --network carechain-test --ignore=tests/library
-	$(BIN)/python -m pytest -p no:pytest-brownie tests/library
+	$(BIN)/brownie test --network carechain-test --ignore=tests/e2e
+	$(BIN)/python -m pytest -p no:pytest-brownie tests/e2e
 
 benchmark: setup
 	$(BIN)/python -m scripts.benchmark

@@ -136,7 +136,7 @@ def throwaway_stack(root: Path, ipfs_ports: dict):
         services.stop()
         raise
     settings = Settings(rpc_url=services.rpc_url, manifest=manifest, ipfs_api=services.ipfs_node.api_multiaddr,
-                        keystores=root / "keystores")
+                        keystores=root / "keystores", directory=root / "providers.json")
     return services, settings
 
 

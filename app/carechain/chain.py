@@ -61,6 +61,7 @@ class Chain:
         self.code_hash = bytes.fromhex(deployment["runtimeCodeHash"].removeprefix("0x"))
         self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
         self.contract = self.w3.eth.contract(address=deployment["address"], abi=deployment["abi"])
+        self.receipts: list = []  # of the transactions this instance sent, for showing their outcome
         self._errors = {
             function_signature_to_4byte_selector(f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"): (
                 item["name"],
@@ -117,6 +118,7 @@ class Chain:
         receipt = self._rpc(send)
         if receipt["status"] != 1:
             raise TransactionFailed(f"transaction {receipt['transactionHash'].hex()} was reverted")
+        self.receipts.append(receipt)
         return receipt
 
     def events(self, event: str, **indexed) -> list:

@@ -246,7 +246,7 @@ class CareChain:
 
     def readable_records(self, reader: str, patient: str) -> list[RecordEntry]:
         """The patient's current records in the categories `reader` may read now."""
-        allowed = {category for category in Category if self._access_problem(patient, reader, category) is None}
+        allowed = {category for category in Category if self.access_problem(patient, reader, category) is None}
         return [entry for entry in self.all_records(patient) if entry.category in allowed]
 
     def read_record(self, reader: LocalAccount, patient: str, digest: bytes, log: bool = True) -> OpenedRecord:
@@ -542,11 +542,11 @@ class CareChain:
         return participant.address
 
     def _require_access(self, patient: str, account: str, category: Category, write: bool = False) -> None:
-        problem = self._access_problem(patient, account, category, write)
+        problem = self.access_problem(patient, account, category, write)
         if problem:
             raise AccessDenied(problem)
 
-    def _access_problem(self, patient: str, account: str, category: Category, write: bool = False) -> str | None:
+    def access_problem(self, patient: str, account: str, category: Category, write: bool = False) -> str | None:
         """None if `account` may read (or write) `category` of the patient's records now, else why not.
         The chain decides; the wall clock also ends a grant whose second has passed, since an idle
         chain's clock stands still."""

@@ -73,12 +73,28 @@ def _observation_category(resource: dict) -> Category:
     return Category.LABS if "laboratory" in codes else Category.VITALS
 
 
+# A document belongs to the Documents category unless it names another one in this code system
+# (a scanned lab report filed under Labs is shared with whoever may read lab results).
+CATEGORY_SYSTEM = "urn:carechain:record-category"
+
+
+def _document_category(resource: dict) -> Category:
+    codes = [coding.get("code", "") for concept in resource.get("category", []) for coding in concept.get("coding", [])
+             if coding.get("system") == CATEGORY_SYSTEM]
+    if not codes:
+        return Category.DOCUMENTS
+    if len(codes) > 1 or codes[0].upper() not in Category.__members__:
+        raise InvalidInput(f"a document names one record category of {CATEGORY_SYSTEM}: "
+                           f"{', '.join(c.name.lower() for c in Category)}")
+    return Category[codes[0].upper()]
+
+
 CATEGORY_OF = {
     "Observation": _observation_category,
     "DiagnosticReport": lambda resource: Category.LABS,
     "Condition": lambda resource: Category.CONDITIONS,
     "MedicationRequest": lambda resource: Category.MEDICATIONS,
-    "DocumentReference": lambda resource: Category.DOCUMENTS,
+    "DocumentReference": _document_category,
 }
 
 
@@ -119,6 +135,7 @@ class Record:
         if allowed is not None and resource.get("status") not in allowed:
             raise InvalidInput(f"invalid FHIR {kind}: status must be one of {', '.join(sorted(allowed))}")
         _check_attachment(resource, attachment)
+        CATEGORY_OF[kind](resource)  # refuses a document naming an unknown category
         return cls(resource, attachment, int(time.time()) if created_at is None else created_at)
 
     @property
@@ -273,17 +290,20 @@ def vital_sign(patient: str, kind: str, value, measured_at: int | None = None) -
     return Record.from_fhir(resource, created_at=measured_at)
 
 
-def document(patient: str, title: str, data: bytes, content_type: str, created_at: int | None = None) -> Record:
-    """A DocumentReference record carrying a file (PDF, PNG, JPEG or plain text)."""
-    title = (title or "").strip()
-    if not title:
-        raise InvalidInput("a document needs a title")
+def document(patient: str, title: str, data: bytes, content_type: str, created_at: int | None = None,
+             category: Category = Category.DOCUMENTS) -> Record:
+    """A DocumentReference record carrying a file (PDF, PNG, JPEG or plain text), filed under
+    `category` (Documents unless said otherwise)."""
+    title = _required_text(title, "a document needs a title")
     check_file(data, content_type)
     created_at = int(time.time()) if created_at is None else created_at
     resource = {
         "resourceType": "DocumentReference",
         "status": "current",
         "subject": _subject(patient),
+        **({} if category == Category.DOCUMENTS else {"category": [{"coding": [{
+            "system": CATEGORY_SYSTEM, "code": Category(category).name.lower(), "display": Category(category).label,
+        }]}]}),
         "date": _iso(created_at),
         "description": title,
         "content": [{"attachment": {
@@ -295,3 +315,49 @@ def document(patient: str, title: str, data: bytes, content_type: str, created_a
         }}],
     }
     return Record.from_fhir(resource, attachment=data, created_at=created_at)
+
+
+def condition(patient: str, diagnosis: str, recorded_at: int | None = None) -> Record:
+    """A diagnosis: an active, confirmed Condition named in words."""
+    diagnosis = _required_text(diagnosis, "a diagnosis needs a name")
+    recorded_at = int(time.time()) if recorded_at is None else recorded_at
+    resource = {
+        "resourceType": "Condition",
+        "clinicalStatus": _concept("http://terminology.hl7.org/CodeSystem/condition-clinical", "active", "Active"),
+        "verificationStatus": _concept("http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed",
+                                       "Confirmed"),
+        "code": {"text": diagnosis},
+        "subject": _subject(patient),
+        "recordedDate": _iso(recorded_at),
+    }
+    return Record.from_fhir(resource, created_at=recorded_at)
+
+
+def prescription(patient: str, medication: str, dosage: str, authored_at: int | None = None) -> Record:
+    """A prescription: an active MedicationRequest with the medication and dosage in words."""
+    medication = _required_text(medication, "a prescription needs a medication")
+    dosage = _required_text(dosage, "a prescription needs a dosage")
+    authored_at = int(time.time()) if authored_at is None else authored_at
+    resource = {
+        "resourceType": "MedicationRequest",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {"text": medication},
+        "subject": _subject(patient),
+        "authoredOn": _iso(authored_at),
+        "dosageInstruction": [{"text": dosage}],
+    }
+    return Record.from_fhir(resource, created_at=authored_at)
+
+
+def _required_text(text: str | None, problem: str, limit: int = 200) -> str:
+    text = " ".join((text or "").split())
+    if not text:
+        raise InvalidInput(problem)
+    if len(text) > limit:
+        raise InvalidInput(f"keep it under {limit} characters")
+    return text
+
+
+def _concept(system: str, code: str, display: str) -> dict:
+    return {"coding": [{"system": system, "code": code, "display": display}]}

@@ -7,6 +7,7 @@ is how the same code runs against a consortium chain and a kubo node or IPFS Clu
     CARECHAIN_MANIFEST      deployment manifest written by scripts/deploy.py
     CARECHAIN_IPFS_API      multiaddr of an /api/v0 endpoint, e.g. /dns/ipfs.internal/tcp/5001/http
     CARECHAIN_KEYSTORES     folder of the encrypted keystores
+    CARECHAIN_DIRECTORY     JSON file of the providers' names (public, off chain)
 """
 
 import os
@@ -22,6 +23,7 @@ class Settings:
     manifest: Path
     ipfs_api: str
     keystores: Path
+    directory: Path
 
     @classmethod
     def from_environment(cls, environ=os.environ) -> "Settings":
@@ -32,4 +34,5 @@ class Settings:
             manifest=Path(environ.get("CARECHAIN_MANIFEST", default_manifest)),
             ipfs_api=environ.get("CARECHAIN_IPFS_API", localipfs.IpfsNode().api_multiaddr),
             keystores=Path(environ.get("CARECHAIN_KEYSTORES", localchain.ROOT / "data" / "keystores")),
+            directory=Path(environ.get("CARECHAIN_DIRECTORY", localchain.ROOT / "data" / "providers.json")),
         )

@@ -1,7 +1,7 @@
 """Records, grants and access survive restarting the chain and the IPFS node from their data
 folders; the IPFS node also recovers from a stale lock left by a killed daemon."""
 
-from conftest import days_from_now, pulse
+from tests.e2e.helpers import days_from_now, pulse
 
 from app.carechain.records import Category
 from scripts import localipfs

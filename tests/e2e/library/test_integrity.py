@@ -2,7 +2,7 @@
 detected with a clear error; nothing is returned half-verified."""
 
 import pytest
-from conftest import days_from_now, pulse
+from tests.e2e.helpers import days_from_now, pulse
 
 from app.carechain import crypto, envelope
 from app.carechain.errors import IntegrityError

@@ -1,7 +1,7 @@
 """The patient's audit trail, built from chain events: grants, renewals, revocations, records and
 reads, in order, with times."""
 
-from conftest import days_from_now, pulse
+from tests.e2e.helpers import days_from_now, pulse
 
 from app.carechain.records import Category
 

@@ -2,7 +2,7 @@
 the remaining readers, supersedes the old entries and unpins the old ciphertext."""
 
 import pytest
-from conftest import days_from_now, pulse
+from tests.e2e.helpers import days_from_now, pulse
 
 from app.carechain import crypto, envelope
 from app.carechain.errors import AccessDenied

@@ -2,7 +2,7 @@
 the grantee without a new grant; a hospital grant reaches its doctors; a doctor lists patients."""
 
 import pytest
-from conftest import days_from_now, pulse, travel_to
+from tests.e2e.helpers import days_from_now, pulse, travel_to
 
 from app.carechain.errors import AccessDenied
 from app.carechain.records import Category, Record

@@ -1,7 +1,7 @@
 """A patient adds records; a doctor with write access adds signed records; both read them back
 verified, and a provider's read is logged on chain."""
 
-from conftest import DAY, days_from_now, pulse
+from tests.e2e.helpers import DAY, days_from_now, pulse
 
 from app.carechain.records import Category, document, vital_sign
 

@@ -1,0 +1,150 @@
+"""Accounts: sign up (a new key pair in an encrypted keystore), back it up, import a key or a
+keystore, log in and out. Patients register on chain themselves once their key is backed up;
+doctors and hospitals ask the administrator, who registers them."""
+
+import io
+
+from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
+
+from app import backend
+from app.accounts import log_in, log_out, login_required, role
+from app.carechain import crypto
+from app.carechain.directory import provider_entry
+from app.carechain.errors import InvalidInput, UnknownAccount, WrongPassword
+from app.carechain.flows import checksum
+from app.forms import ActionForm, BackupForm, ImportKeyForm, ImportKeystoreForm, LoginForm, SignupForm
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+HOMES = {"admin": "admin.overview", "patient": "patient.dashboard", "doctor": "doctor.patients",
+         "hospital": "doctor.patients", "none": "auth.welcome"}
+
+
+@bp.get("/")
+def home():
+    if g.user is None:
+        return render_template("auth/landing.html")
+    return redirect(url_for(HOMES[role()]))
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            account = backend.keystore().create(form.password.data)
+        except InvalidInput as error:
+            form.password.errors.append(str(error))
+        else:
+            if form.kind.data != "patient":
+                backend.directory().add(provider_entry(account.address, form.name.data, form.kind.data,
+                                                       crypto.public_key_of(account.key)))
+            log_in(account)
+            return redirect(url_for("auth.welcome"))
+    return render_template("auth/signup.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/welcome", methods=["GET", "POST"])
+@login_required
+def welcome():
+    """A new account's first page: its address, the keystore download, and registration."""
+    if role() != "none":
+        return redirect(url_for("auth.home"))
+    account = g.user.account
+    request_ = backend.directory().get(account.address)
+    form = BackupForm()
+    if form.validate_on_submit():
+        if request_ is None:
+            backend.fund(account.address)
+            backend.get_carechain().register_patient(account)
+            flash(f"You are registered as a patient. {backend.mined()}", "success")
+            return redirect(url_for("patient.dashboard"))
+        flash("Thank you. The administrator will register you; this page changes once they have.", "success")
+        return redirect(url_for("auth.welcome"))
+    return render_template("auth/welcome.html", form=form, provider=request_,
+                           public_key=crypto.public_key_of(account.key).hex()), 400 if form.errors else 200
+
+
+@bp.get("/keystore")
+@login_required
+def download_keystore():
+    """The user's keystore file: the key encrypted under their password, safe to keep anywhere."""
+    address = g.user.account.address
+    data = (backend.keystore().directory / f"{address}.json").read_bytes()
+    return send_file(io.BytesIO(data), mimetype="application/json", as_attachment=True,
+                     download_name=f"carechain-keystore-{address}.json")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            account = backend.keystore().unlock(checksum(form.address.data.strip()), form.password.data)
+        except InvalidInput as error:
+            form.address.errors.append(str(error))
+        except (WrongPassword, UnknownAccount):
+            form.password.errors.append("No account with this address and password on this server.")
+        else:
+            log_in(account)
+            return redirect(_local(request.args.get("next")) or url_for("auth.home"))
+    return render_template("auth/login.html", form=form), 400 if form.errors else 200
+
+
+@bp.post("/logout")
+def logout():
+    if ActionForm().validate_on_submit():
+        log_out()
+        flash("Logged out. Your key is no longer held by the server.", "success")
+    return redirect(url_for("auth.home"))
+
+
+@bp.get("/import")
+def import_account():
+    return _import_page(ImportKeyForm(prefix="key"), ImportKeystoreForm(prefix="file"))
+
+
+@bp.post("/import/key")
+def import_key():
+    form = ImportKeyForm(prefix="key")
+    if form.validate_on_submit():
+        try:
+            account = backend.keystore().import_key(form.private_key.data, form.password.data)
+        except InvalidInput as error:
+            form.private_key.errors.append(str(error))
+        else:
+            return _imported(account)
+    return _import_page(form, ImportKeystoreForm(prefix="file"))
+
+
+@bp.post("/import/keystore")
+def import_keystore():
+    form = ImportKeystoreForm(prefix="file")
+    if form.validate_on_submit():
+        try:
+            account = backend.keystore().import_keystore(form.keystore.data.read(1 << 20), form.password.data)
+        except InvalidInput as error:
+            form.keystore.errors.append(str(error))
+        except WrongPassword as error:
+            form.password.errors.append(str(error))
+        else:
+            return _imported(account)
+    return _import_page(ImportKeyForm(prefix="key"), form)
+
+
+def _imported(account):
+    log_in(account)
+    flash(f"Account {account.address} imported.", "success")
+    return redirect(url_for("auth.home"))
+
+
+def _import_page(key_form, keystore_form):
+    status = 400 if key_form.errors or keystore_form.errors else 200
+    return render_template("auth/import.html", key_form=key_form, keystore_form=keystore_form), status
+
+
+def _local(target: str | None) -> str | None:
+    """Only same-site paths are followed after login."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None

@@ -1,0 +1,89 @@
+"""Names of hospitals and doctors, and providers' requests to be registered: public professional
+details kept off chain in one JSON file, since the chain knows providers by address only.
+Nothing in it is about patients."""
+
+import json
+import os
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from app.carechain import crypto
+from app.carechain.errors import InvalidInput
+
+PROVIDER_ROLES = ("hospital", "doctor")
+MAX_NAME_LENGTH = 80
+
+
+@dataclass(frozen=True)
+class Provider:
+    address: str
+    name: str
+    role: str  # the role asked for at sign-up, or given at registration
+    public_key: str  # hex, 64 bytes: the provider's encryption key, needed to register it
+
+
+def provider_entry(address: str, name: str, role: str, public_key: bytes) -> Provider:
+    """A checked directory entry: a name, a provider role, and the address's own public key."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise InvalidInput("give the provider's name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(f"keep the name under {MAX_NAME_LENGTH} characters")
+    if role not in PROVIDER_ROLES:
+        raise InvalidInput(f"a provider is a {' or a '.join(PROVIDER_ROLES)}")
+    if crypto.address_of(bytes(public_key)) != address:
+        raise InvalidInput(f"that public key does not belong to {address}")
+    return Provider(address, name, role, bytes(public_key).hex())
+
+
+class ProviderDirectory:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+
+    def add(self, provider: Provider, replace: bool = False) -> Provider:
+        """Records a provider's entry; an existing one is kept unless `replace` (the admin's
+        registration is authoritative, a sign-up is not). Returns the entry now on file."""
+        with self._lock:
+            entries = self._read()
+            if provider.address not in entries or replace:
+                entries[provider.address] = asdict(provider)
+                self._write(entries)
+            return Provider(**entries[provider.address])
+
+    def get(self, address: str) -> Provider | None:
+        entry = self._read().get(address)
+        return Provider(**entry) if entry else None
+
+    def name_of(self, address: str) -> str | None:
+        provider = self.get(address)
+        return provider.name if provider else None
+
+    def providers(self) -> list[Provider]:
+        return [Provider(**entry) for entry in self._read().values()]
+
+    def _read(self) -> dict:
+        try:
+            return json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return {}
+
+    def _write(self, entries: dict) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(entries, indent=1))
+        os.replace(temporary, self.path)
+
+
+def enrol(carechain, directory: ProviderDirectory, admin, entry: Provider, hospital: str | None = None) -> None:
+    """Registers a provider on chain (a doctor with their hospital), then files their name: the
+    one way the admin page, the demo and the tests add a provider."""
+    public_key = bytes.fromhex(entry.public_key)
+    if entry.role == "hospital":
+        carechain.register_hospital(admin, entry.address, public_key)
+    elif not hospital:
+        raise InvalidInput("choose the doctor's hospital")
+    else:
+        carechain.register_doctor(admin, entry.address, hospital, public_key)
+    directory.add(entry, replace=True)

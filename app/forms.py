@@ -1,0 +1,229 @@
+"""The web forms (Flask-WTF: CSRF token and validation on every one).
+
+Record forms turn their input into a library `Record`; the library's own checks (plausible
+ranges, FHIR validation, file types and sizes) raise InvalidInput, which the views show beside
+the form. Every form that creates a record carries the second it was first shown, so a form sent
+twice builds the same record, which the library stores once.
+"""
+
+import time
+from datetime import datetime, timezone
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (BooleanField, DateField, DateTimeLocalField, HiddenField, IntegerField, PasswordField,
+                     RadioField, SelectField, SelectMultipleField, StringField, TextAreaField)
+from wtforms.fields import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.carechain import records
+from app.carechain.errors import InvalidInput
+from app.carechain.keystore import MIN_PASSWORD_LENGTH
+from app.carechain.records import Category
+
+MAX_GRANT_DAYS = 3650  # the contract's ten-year limit
+
+
+def choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+CATEGORY_CHOICES = choices((str(int(category)), category.label) for category in Category)
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only its CSRF token is sent."""
+
+
+def _password(label="Password"):
+    return PasswordField(label, validators=[DataRequired(), Length(
+        min=MIN_PASSWORD_LENGTH, max=200, message=f"Use at least {MIN_PASSWORD_LENGTH} characters.")])
+
+
+def _repeat():
+    return PasswordField("Repeat the password", validators=[DataRequired(), EqualTo(
+        "password", message="The two passwords differ.")])
+
+
+class SignupForm(FlaskForm):
+    kind = RadioField("I am", default="patient", choices=choices([
+        ("patient", "a patient"), ("doctor", "a doctor"), ("hospital", "a hospital")]))
+    name = StringField("Name (doctors and hospitals; shown to patients)", validators=[Length(max=80)])
+    password = _password()
+    confirm = _repeat()
+
+    def validate_name(self, field):
+        if self.kind.data != "patient" and not (field.data or "").strip():
+            raise ValidationError("Doctors and hospitals give the name patients will see.")
+
+
+class BackupForm(FlaskForm):
+    saved = BooleanField("I have downloaded my keystore file and will remember my password.",
+                         validators=[DataRequired("Download the keystore file and tick the box first.")])
+
+
+class LoginForm(FlaskForm):
+    address = StringField("Account address", validators=[DataRequired(), Length(max=42)])
+    password = PasswordField("Password", validators=[DataRequired()])
+
+
+class ImportKeyForm(FlaskForm):
+    private_key = PasswordField("Private key (64 hexadecimal characters)", validators=[DataRequired(), Length(max=70)])
+    password = _password("New password")
+    confirm = _repeat()
+
+
+class ImportKeystoreForm(FlaskForm):
+    keystore = FileField("Keystore file (JSON)", validators=[FileRequired()])
+    password = PasswordField("Its password", validators=[DataRequired()])
+
+
+class RecordForm(FlaskForm):
+    """Base of the forms that create a record."""
+
+    shown_at = HiddenField()
+
+    def created_at(self) -> int:
+        """The second the form was first shown (kept across a resubmission), if plausible."""
+        now = int(time.time())
+        try:
+            shown = int(self.shown_at.data)
+        except (TypeError, ValueError):
+            return now
+        return shown if now - 86400 <= shown <= now + 60 else now
+
+    def record(self, patient: str) -> records.Record:
+        raise NotImplementedError
+
+
+class VitalsForm(RecordForm):
+    kind = SelectField("Measurement", choices=choices([
+        ("pulse", "Heart rate (beats/min)"), ("blood_pressure", "Blood pressure (mmHg)"),
+        ("spo2", "Oxygen saturation (%)"), ("temperature", "Body temperature (°C)"), ("glucose", "Glucose (mg/dL)")]))
+    value = StringField("Value (systolic for blood pressure)", validators=[DataRequired(), Length(max=20)])
+    diastolic = StringField("Diastolic (blood pressure only)", validators=[Optional(), Length(max=20)])
+    measured_at = DateTimeLocalField("Measured at (UTC; empty for now)", validators=[Optional()])
+
+    def record(self, patient):
+        if self.kind.data == "blood_pressure":
+            if not self.diastolic.data:
+                raise InvalidInput("blood pressure needs the diastolic value too")
+            value = (self.value.data, self.diastolic.data)
+        else:
+            value = self.value.data
+        measured = self.measured_at.data
+        measured_at = int(measured.replace(tzinfo=timezone.utc).timestamp()) if measured else self.created_at()
+        if measured_at > time.time() + 300:
+            raise InvalidInput("the measurement time is in the future")
+        return records.vital_sign(patient, self.kind.data, value, measured_at)
+
+
+class DiagnosisForm(RecordForm):
+    diagnosis = StringField("Diagnosis", validators=[DataRequired(), Length(max=200)])
+
+    def record(self, patient):
+        return records.condition(patient, self.diagnosis.data, self.created_at())
+
+
+class PrescriptionForm(RecordForm):
+    medication = StringField("Medication and strength", validators=[DataRequired(), Length(max=200)])
+    dosage = StringField("Dosage", validators=[DataRequired(), Length(max=200)])
+
+    def record(self, patient):
+        return records.prescription(patient, self.medication.data, self.dosage.data, self.created_at())
+
+
+class FhirForm(RecordForm):
+    resource = FileField("FHIR R4 resource (JSON file)", validators=[FileRequired()])
+
+    def record(self, patient):
+        data = self.resource.data.read(records.MAX_RESOURCE_SIZE + 1)
+        if not data:
+            raise InvalidInput("the file is empty")
+        record = records.Record.from_fhir(data, created_at=self.created_at())
+        subject = record.resource.get("subject", {}).get("reference")
+        if subject != f"Patient/{patient}":
+            raise InvalidInput(f"the resource's subject must be Patient/{patient}, this patient")
+        return record
+
+
+class DocumentForm(RecordForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    category = SelectField("Category", choices=CATEGORY_CHOICES, default=str(int(Category.DOCUMENTS)))
+    file = FileField("File (PDF, PNG, JPEG or text, up to 20 MB)", validators=[FileRequired()])
+
+    def record(self, patient):
+        data = self.file.data.read(records.MAX_ATTACHMENT_SIZE + 1)
+        return records.document(patient, self.title.data, data, sniff_type(self.file.data.filename, data),
+                                self.created_at(), Category(int(self.category.data)))
+
+
+RECORD_FORMS = {
+    "vitals": VitalsForm,
+    "diagnosis": DiagnosisForm,
+    "prescription": PrescriptionForm,
+    "document": DocumentForm,
+    "fhir": FhirForm,
+}
+
+
+def sniff_type(filename: str | None, data: bytes) -> str | None:
+    """A file's type from its bytes (what the browser claims is not trusted); text needs .txt."""
+    for content_type, signatures in records.ATTACHMENT_TYPES.items():
+        if signatures and data.startswith(signatures):
+            return content_type
+    if (filename or "").lower().endswith(".txt"):
+        return "text/plain"
+    return None
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class GrantForm(FlaskForm):
+    provider = SelectField("Doctor or hospital", validators=[InputRequired("Choose a doctor or hospital.")])
+    categories = MultiCheckboxField("Records they may see", choices=CATEGORY_CHOICES,
+                                    validators=[DataRequired("Choose at least one category.")])
+    access = RadioField("Rights", default="read", choices=choices([("read", "Read"), ("write", "Read and add records")]))
+    days = IntegerField("For how many days", validators=[Optional(), NumberRange(1, MAX_GRANT_DAYS)])
+    until = DateField("…or until (end of that day, UTC)", validators=[Optional()])
+
+    def expires_at(self, now: int) -> int:
+        return expiry(self.days.data, self.until.data, now)
+
+
+class RenewForm(FlaskForm):
+    days = IntegerField("Days from now", validators=[Optional(), NumberRange(1, MAX_GRANT_DAYS)])
+    until = DateField("…or until", validators=[Optional()])
+
+    def expires_at(self, now: int) -> int:
+        return expiry(self.days.data, self.until.data, now)
+
+
+class RevokeForm(FlaskForm):
+    rotate = BooleanField("Also re-encrypt the records they could read, so keys they kept open nothing current")
+
+
+def expiry(days: int | None, until, now: int) -> int:
+    """The end of access from a number of days, or the end of a date (UTC)."""
+    if (days is None) == (until is None):
+        raise InvalidInput("give either a number of days or an end date")
+    if days is not None:
+        return now + days * 86400
+    end = int(datetime(until.year, until.month, until.day, 23, 59, 59, tzinfo=timezone.utc).timestamp())
+    if end <= now:
+        raise InvalidInput("the end date must be in the future")
+    if end > now + MAX_GRANT_DAYS * 86400:
+        raise InvalidInput("access can be granted for at most ten years")
+    return end
+
+
+class ProviderForm(FlaskForm):
+    role = RadioField("Register as", default="doctor", choices=choices([("doctor", "Doctor"), ("hospital", "Hospital")]))
+    name = StringField("Name", validators=[DataRequired(), Length(max=80)])
+    address = StringField("Account address", validators=[DataRequired(), Length(max=42)])
+    public_key = StringField("Public key (hex; filled in for sign-up requests)", validators=[Optional(), Length(max=140)])
+    hospital = SelectField("Hospital (doctors)", validators=[Optional()], choices=[])

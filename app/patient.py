@@ -1,0 +1,208 @@
+"""The patient's pages: records (list, view, add), grants (give, renew, revoke) and the audit
+trail. Everything is read from the chain and IPFS at request time; only summaries of records the
+patient already decrypted are kept, in the session's memory."""
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+
+from app import backend
+from app.accounts import display_name, roles_required
+from app.carechain.errors import IntegrityError, InvalidInput, TransactionFailed
+from app.carechain.flows import RecordEntry, checksum
+from app.carechain.records import Category
+from app.forms import GrantForm, RenewForm, RevokeForm, choices
+from app.record_pages import add_record, digest_from, record_forms, send_attachment, sentence, show_record
+from app.views import when
+
+bp = Blueprint("patient", __name__, url_prefix="/patient")
+
+PAGE_SIZE = 20
+RECORD_KINDS = ["vitals", "document", "fhir"]
+
+
+@bp.before_request
+@roles_required("patient")
+def require_patient():
+    """Every page here is the logged-in patient's own; no URL names another patient."""
+
+
+@bp.get("/")
+def dashboard():
+    patient = g.user.account.address
+    total = g.participant.record_count
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    last = total - (page - 1) * PAGE_SIZE  # newest first
+    first = max(1, last - PAGE_SIZE + 1)
+    entries = backend.get_carechain().records(patient, first, last - first + 1) if total else []
+    rows = [(entry, _summary(entry)) for entry in reversed(entries)]
+    return render_template("patient/dashboard.html", rows=rows, page=page, pages=pages, total=total)
+
+
+@bp.get("/records/<digest>")
+def record(digest):
+    opened = _open(digest_from(digest))
+    file_url = url_for("patient.record_file", digest=digest) if opened.record.attachment else None
+    return show_record(opened, file_url, back=url_for("patient.dashboard"))
+
+
+@bp.get("/records/<digest>/file")
+def record_file(digest):
+    return send_attachment(_open(digest_from(digest)))
+
+
+@bp.get("/records/new")
+def new_record():
+    return render_template("records/new.html", forms=record_forms(RECORD_KINDS), action="patient.add",
+                           action_args={}, patient=g.user.account.address, back=url_for("patient.dashboard"))
+
+
+@bp.post("/records/new/<kind>")
+def add(kind):
+    patient = g.user.account.address
+    entry = add_record(kind, RECORD_KINDS, patient)
+    if entry is None:
+        forms = record_forms(RECORD_KINDS, g.submitted)
+        return render_template("records/new.html", forms=forms, action="patient.add", action_args={},
+                               patient=patient, back=url_for("patient.dashboard"), active=kind), 400
+    return redirect(url_for("patient.dashboard"))
+
+
+@bp.get("/grants")
+def grants():
+    return _grants_page(GrantForm(formdata=None))
+
+
+@bp.post("/grants")
+def grant():
+    form = GrantForm()
+    form.provider.choices = _provider_choices()
+    if form.validate_on_submit():
+        carechain = backend.get_carechain()
+        try:
+            view = carechain.grant(g.user.account, form.provider.data, [int(c) for c in form.categories.data],
+                                   form.access.data == "write", form.expires_at(carechain.now()))
+        except (InvalidInput, TransactionFailed) as error:
+            form.form_errors.append(sentence(error))
+        else:
+            flash(f"{display_name(view.grantee)} may now {_rights(view.can_write)} your "
+                  f"{_labels(view.categories)} records until {when(view.expires_at)}. {backend.mined()}", "success")
+            return redirect(url_for("patient.grants"))
+    return _grants_page(form, 400)
+
+
+@bp.post("/grants/<grantee>/renew")
+def renew(grantee):
+    form = RenewForm(prefix=grantee)
+    if form.validate_on_submit():
+        carechain = backend.get_carechain()
+        try:
+            view = carechain.renew(g.user.account, grantee, form.expires_at(carechain.now()))
+        except (InvalidInput, TransactionFailed) as error:
+            flash(f"Not renewed: {error}.", "error")
+        else:
+            flash(f"{display_name(view.grantee)}'s access now lasts until {when(view.expires_at)}. "
+                  f"{backend.mined()}", "success")
+    else:
+        flash("Not renewed: give a number of days (1–3650) or an end date.", "error")
+    return redirect(url_for("patient.grants"))
+
+
+@bp.post("/grants/<grantee>/revoke")
+def revoke(grantee):
+    form = RevokeForm(prefix=grantee)
+    if form.validate_on_submit():
+        try:
+            rotated = backend.get_carechain().revoke(g.user.account, checksum(grantee, "grantee address"),
+                                                     rotate=form.rotate.data)
+        except (InvalidInput, TransactionFailed) as error:
+            flash(f"Not revoked: {error}.", "error")
+        else:
+            g.user.summaries.clear()
+            extra = f" {len(rotated)} records re-encrypted under new keys." if form.rotate.data else ""
+            flash(f"{display_name(checksum(grantee))} can no longer read your records.{extra} {backend.mined()}",
+                  "success")
+    return redirect(url_for("patient.grants"))
+
+
+@bp.get("/audit")
+def audit():
+    carechain = backend.get_carechain()
+    patient = g.user.account.address
+    numbers = {entry.digest.hex(): entry.number for entry in carechain.all_records(patient, current_only=False)}
+    rows = [(event, _describe(event, numbers)) for event in reversed(carechain.audit_trail(patient))]
+    return render_template("patient/audit.html", rows=rows)
+
+
+def _open(digest: bytes):
+    return backend.get_carechain().read_record(g.user.account, g.user.account.address, digest, log=False)
+
+
+def _summary(entry: RecordEntry) -> dict:
+    """Title and verification of a record, decrypted once per session."""
+    cached = g.user.summaries.get(entry.digest)
+    if cached is None:
+        try:
+            opened = _open(entry.digest)
+            cached = {"title": opened.record.title, "verified": True, "problem": None,
+                      "created_at": opened.record.created_at, "author": opened.author}
+        except IntegrityError as error:
+            cached = {"title": "(unreadable)", "verified": False, "problem": str(error),
+                      "created_at": entry.added_at, "author": entry.author}
+        g.user.summaries[entry.digest] = cached
+    return cached
+
+
+def _provider_choices() -> list:
+    """Registered, unsuspended doctors and hospitals, by name."""
+    found = []
+    for provider in backend.get_carechain().providers():
+        if provider.suspended:
+            continue
+        label = f"{display_name(provider.address)} ({provider.role}"
+        label += f", {display_name(provider.hospital)})" if provider.hospital else ")"
+        found.append((provider.address, label))
+    return choices(sorted(found, key=lambda choice: choice[1].lower()))
+
+
+def _grants_page(form: GrantForm, status: int = 200):
+    carechain = backend.get_carechain()
+    if not form.provider.choices:
+        form.provider.choices = _provider_choices()
+    now = carechain.now()
+    views = carechain.grants_of(g.user.account.address)
+    return render_template(
+        "patient/grants.html", form=form, now=now,
+        active=[view for view in views if view.active(now)], expired=[view for view in views if not view.active(now)],
+        renew_forms={view.grantee: RenewForm(prefix=view.grantee, formdata=None) for view in views},
+        revoke_forms={view.grantee: RevokeForm(prefix=view.grantee, formdata=None) for view in views},
+    ), status
+
+
+def _describe(event, numbers: dict) -> str:
+    details = event.details
+    grantee = display_name(details.get("grantee"))
+    if event.kind == "granted":
+        return (f"{grantee} was granted {_rights(details['canWrite'])} access to "
+                f"{_labels(details['categories'])} records until {when(details['expiresAt'])}")
+    if event.kind == "renewed":
+        return f"{grantee}'s access was extended until {when(details['expiresAt'])}"
+    if event.kind == "narrowed":
+        return (f"{grantee}'s access was narrowed to {_rights(details['canWrite'])} "
+                f"{_labels(details['categories'])} until {when(details['expiresAt'])}")
+    if event.kind == "revoked":
+        return f"{grantee}'s access was revoked"
+    if event.kind == "record added":
+        return f"record #{details['number']} ({Category(details['category']).label}) was added"
+    if event.kind == "record replaced":
+        return (f"record #{numbers.get(details['oldDigest'], '?')} was re-encrypted as "
+                f"#{numbers.get(details['newDigest'], '?')}")
+    return f"record #{numbers.get(details['digest'], '?')} was read"
+
+
+def _rights(can_write: bool) -> str:
+    return "read and add" if can_write else "read"
+
+
+def _labels(categories) -> str:
+    labels = [c if isinstance(c, str) else Category(c).label for c in categories]
+    return ", ".join(labels).lower()

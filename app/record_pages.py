@@ -1,0 +1,98 @@
+"""What the patient's and the doctor's pages share: adding a record from a form, showing an
+opened (verified, decrypted) record, and sending its attached file."""
+
+import io
+import json
+import time
+
+from flask import abort, flash, g, render_template, send_file
+
+from app import backend
+from app.carechain.errors import InvalidInput, TransactionFailed
+from app.carechain.flows import OpenedRecord
+from app.forms import RECORD_FORMS
+
+
+def digest_from(text: str) -> bytes:
+    """A record id from a URL: its 64-hex-digit digest."""
+    try:
+        digest = bytes.fromhex(text)
+    except ValueError:
+        abort(404)
+    if len(digest) != 32:
+        abort(404)
+    return digest
+
+
+def record_forms(kinds: list[str], submitted=None) -> dict:
+    """Fresh forms of `kinds`, stamped with the second they are shown; `submitted` replaces its
+    kind's form to show its input and errors again."""
+    shown_at = str(int(time.time()))
+    forms = {}
+    for kind in kinds:
+        form = RECORD_FORMS[kind](prefix=kind, formdata=None)
+        form.shown_at.data = shown_at
+        forms[kind] = form
+    if submitted is not None:
+        forms[submitted[0]] = submitted[1]
+    return forms
+
+
+def add_record(kind: str, kinds: list[str], patient: str):
+    """Validates and stores the submitted `kind` of record for `patient`. Returns the new entry,
+    or None after putting the problem on the form (nothing is stored then)."""
+    if kind not in kinds:
+        abort(404)
+    form = RECORD_FORMS[kind](prefix=kind)
+    g.submitted = (kind, form)
+    if not form.validate_on_submit():
+        return None
+    try:
+        record = form.record(patient)
+        entry = backend.get_carechain().add_record(g.user.account, patient, record)
+    except (InvalidInput, TransactionFailed) as error:
+        form.form_errors.append(sentence(error))
+        return None
+    flash(f"Record #{entry.number} ({entry.category.label}: {record.title}) stored, encrypted and signed. "
+          f"{backend.mined()}", "success")
+    return entry
+
+
+def show_record(opened: OpenedRecord, file_url: str | None, **context):
+    record = opened.record
+    return render_template(
+        "records/show.html", opened=opened, record=record, entry=opened.entry, file_url=file_url,
+        details=_details(record.resource), resource_json=json.dumps(record.resource, indent=2), **context)
+
+
+def send_attachment(opened: OpenedRecord):
+    record = opened.record
+    if not record.attachment:
+        abort(404)
+    extension = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg", "text/plain": "txt"}
+    name = f"record-{opened.entry.number}.{extension.get(record.content_type, 'bin')}"
+    return send_file(io.BytesIO(record.attachment), mimetype=record.content_type, as_attachment=True,
+                     download_name=name)
+
+
+def _details(resource: dict) -> list[tuple[str, str]]:
+    """The fields of a record worth a line of their own, in words."""
+    rows = []
+    for key, label in (("status", "Status"), ("effectiveDateTime", "Measured"), ("recordedDate", "Recorded"),
+                       ("authoredOn", "Prescribed"), ("date", "Dated"), ("issued", "Issued")):
+        if key in resource:
+            rows.append((label, str(resource[key])))
+    for dosage in resource.get("dosageInstruction", []):
+        if dosage.get("text"):
+            rows.append(("Dosage", dosage["text"]))
+    if "clinicalStatus" in resource:
+        rows.append(("Clinical status", resource["clinicalStatus"]["coding"][0].get("display", "")))
+    for content in resource.get("content", []):
+        attachment = content.get("attachment", {})
+        rows.append(("File", f"{attachment.get('contentType')}, {attachment.get('size')} bytes"))
+    return rows
+
+
+def sentence(error) -> str:
+    text = str(error)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
