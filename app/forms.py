@@ -135,7 +135,7 @@ class PrescriptionForm(RecordForm):
 
 
 class FhirForm(RecordForm):
-    resource = FileField("FHIR R4 resource (JSON file)", validators=[FileRequired()])
+    resource = FileField("FHIR R4 resource (JSON file)", validators=[FileRequired("Choose a file.")])
 
     def record(self, patient):
         data = self.resource.data.read(records.MAX_RESOURCE_SIZE + 1)
@@ -151,7 +151,7 @@ class FhirForm(RecordForm):
 class DocumentForm(RecordForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     category = SelectField("Category", choices=CATEGORY_CHOICES, default=str(int(Category.DOCUMENTS)))
-    file = FileField("File (PDF, PNG, JPEG or text, up to 20 MB)", validators=[FileRequired()])
+    file = FileField("File (PDF, PNG, JPEG or text, up to 20 MB)", validators=[FileRequired("Choose a file.")])
 
     def record(self, patient):
         data = self.file.data.read(records.MAX_ATTACHMENT_SIZE + 1)

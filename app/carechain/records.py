@@ -174,11 +174,16 @@ class Record:
 def _value_text(resource: dict) -> str:
     quantity = resource.get("valueQuantity")
     if quantity:
-        return f"{quantity.get('value')} {quantity.get('unit', '')}".strip()
+        return f"{_number(quantity.get('value'))} {quantity.get('unit', '')}".strip()
     parts = [component.get("valueQuantity") for component in resource.get("component", [])]
     if parts and all(parts):
-        return "/".join(f"{part.get('value')}" for part in parts) + f" {parts[0].get('unit', '')}".rstrip()
+        return "/".join(_number(part.get("value")) for part in parts) + f" {parts[0].get('unit', '')}".rstrip()
     return ""
+
+
+def _number(value) -> str:
+    """128.0 as "128", 36.55 as "36.55"."""
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 
 def _check_attachment(resource: dict, attachment: bytes) -> None:
@@ -198,11 +203,11 @@ def _check_attachment(resource: dict, attachment: bytes) -> None:
 
 def check_file(data: bytes, content_type: str | None) -> None:
     """Refuses empty, oversized and unsupported files, and files whose bytes are not their type."""
+    if not data:
+        raise InvalidInput("the file is empty")
     if content_type not in ATTACHMENT_TYPES:
         allowed = ", ".join(ATTACHMENT_TYPES)
         raise InvalidInput(f"files of type {content_type or 'unknown'} are not accepted; use {allowed}")
-    if not data:
-        raise InvalidInput("the file is empty")
     if len(data) > MAX_ATTACHMENT_SIZE:
         raise InvalidInput(f"the file is larger than the {MAX_ATTACHMENT_SIZE >> 20} MB limit")
     signatures = ATTACHMENT_TYPES[content_type]
