@@ -102,6 +102,10 @@ class Chain:
             except ContractCustomError as error:
                 raise TransactionFailed(*self.explain(error.data)) from None
             except ContractLogicError as error:
+                # Ganache reports a custom error met while estimating gas as revert data in `result`.
+                data = error.data.get("result") if isinstance(error.data, dict) else None
+                if data and len(data) > 2:
+                    raise TransactionFailed(*self.explain(data)) from None
                 raise TransactionFailed(f"the chain refused the transaction: {error.message or error}") from None
             signed = account.sign_transaction(transaction)
             try:

@@ -1,0 +1,94 @@
+"""A patient's access pages: giving, renewing and revoking grants, and the audit trail."""
+
+import pytest
+
+from tests.e2e.helpers import DAY, days_from_now, pulse, text
+
+
+@pytest.fixture
+def me(as_user, patient):
+    return as_user(patient)
+
+
+def grant(me, provider, days="7", categories=("0",), access="read", until=""):
+    return me.post("/patient/grants", {"provider": provider.address, "categories": list(categories),
+                                       "access": access, "days": days, "until": until})
+
+
+def test_the_grant_form_offers_registered_providers_by_name(me):
+    page = text(me.get("/patient/grants"))
+    assert "Dr. Alice Chen (doctor, St. Mary&#39;s Hospital)" in page and "Riverside Clinic (hospital)" in page
+    assert "Nobody has access to your records now" in page
+
+
+def test_a_grant_for_a_period_is_listed_with_its_time_left(me, people, carechain):
+    response = grant(me, people.doctor, days="7", categories=("0", "1"), access="write")
+    assert response.status_code == 302
+    view = carechain.grant_of(me.address, people.doctor.address)
+    assert view.can_write and [c.label for c in view.categories] == ["Vitals", "Labs"]
+    assert abs(view.expires_at - days_from_now(carechain, 7)) < 60
+    page = text(me.get("/patient/grants"))
+    assert "Dr. Alice Chen" in page and "6 days 23 h left" in page and "read and add records" in page
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"days": "", "until": ""}, "give either a number of days or an end date"),
+    ({"days": "3", "until": "2030-01-01"}, "give either a number of days or an end date"),
+    ({"days": "0"}, "Number must be between 1 and 3650"),
+    ({"days": "99999"}, "Number must be between 1 and 3650"),
+    ({"days": "", "until": "2001-01-01"}, "the end date must be in the future"),
+    ({"days": "", "until": "2999-01-01"}, "at most ten years"),
+    ({"categories": ()}, "Choose at least one category"),
+])
+def test_bad_grants_are_refused_and_change_nothing(me, people, carechain, fields, message):
+    response = grant(me, people.doctor, **fields)
+    assert response.status_code == 400 and message.lower() in text(response).lower()
+    assert carechain.grant_of(me.address, people.doctor.address).expires_at == 0
+
+
+def test_an_unknown_provider_or_a_patient_cannot_be_granted(me, carechain, new_patient):
+    stranger = new_patient()
+    response = me.post("/patient/grants", {"provider": stranger.address, "categories": ["0"], "access": "read",
+                                           "days": "3"})
+    assert response.status_code == 400 and "Not a valid choice" in text(response)
+    assert carechain.grant_of(me.address, stranger.address).expires_at == 0
+
+
+def test_granting_twice_explains_what_to_do(me, people):
+    grant(me, people.doctor)
+    response = grant(me, people.doctor)
+    assert response.status_code == 400 and "already has access: renew, narrow or revoke" in text(response)
+
+
+def test_renew_then_revoke_with_key_rotation(me, people, carechain):
+    carechain.add_record(me.account, me.address, pulse(me.account))
+    grant(me, people.doctor, days="2")
+    prefix = people.doctor.address
+    renewed = me.post(f"/patient/grants/{prefix}/renew", {"days": "30"}, prefix=prefix, follow_redirects=True)
+    assert "access now lasts until" in text(renewed)
+    assert carechain.grant_of(me.address, prefix).expires_at > days_from_now(carechain, 29)
+
+    revoked = me.post(f"/patient/grants/{prefix}/revoke", {"rotate": "y"}, prefix=prefix, follow_redirects=True)
+    assert "can no longer read your records. 1 records re-encrypted" in text(revoked)
+    assert carechain.grant_of(me.address, prefix).expires_at == 0
+    assert carechain.records(me.address)[0].superseded_by == 2
+    assert "Dr. Alice Chen" not in text(me.get("/patient/grants")).split("Give access")[0]
+
+
+def test_a_grant_posted_without_the_csrf_token_is_refused(me, people, carechain):
+    response = me.post("/patient/grants", {"provider": people.doctor.address, "categories": ["0"],
+                                           "access": "read", "days": "3"}, csrf=False)
+    assert response.status_code == 400 and "sent from another site" in text(response)
+    assert carechain.grant_of(me.address, people.doctor.address).expires_at == 0
+
+
+def test_the_audit_trail_shows_grants_records_reads_and_revocations(me, people, carechain):
+    entry = carechain.add_record(me.account, me.address, pulse(me.account))
+    grant(me, people.doctor, days="3")
+    carechain.read_record(people.doctor, me.address, entry.digest)
+    me.post(f"/patient/grants/{people.doctor.address}/revoke", {}, prefix=people.doctor.address)
+    page = text(me.get("/patient/audit"))
+    lines = ["access was revoked", "record #1 was read", "was granted read access to vitals", "#1 (Vitals) was added"]
+    positions = [page.index(line) for line in lines]
+    assert positions == sorted(positions)  # newest first
+    assert "Dr. Alice Chen&#39;s access was revoked" in page
