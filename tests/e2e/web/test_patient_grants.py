@@ -1,8 +1,10 @@
 """A patient's access pages: giving, renewing and revoking grants, and the audit trail."""
 
+import re
+
 import pytest
 
-from tests.e2e.helpers import DAY, days_from_now, pulse, text
+from tests.e2e.helpers import days_from_now, pulse, text
 
 
 @pytest.fixture
@@ -28,7 +30,7 @@ def test_a_grant_for_a_period_is_listed_with_its_time_left(me, people, carechain
     assert view.can_write and [c.label for c in view.categories] == ["Vitals", "Labs"]
     assert abs(view.expires_at - days_from_now(carechain, 7)) < 60
     page = text(me.get("/patient/grants"))
-    assert "Dr. Alice Chen" in page and "6 days 23 h left" in page and "read and add records" in page
+    assert "Dr. Alice Chen" in page and re.search(r"(7 days|6 days 23 h) left", page) and "read and add records" in page
 
 
 @pytest.mark.parametrize("fields, message", [
