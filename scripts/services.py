@@ -1,4 +1,5 @@
-"""`make run`: starts the local services, deploys the contracts if needed, and waits.
+"""`make run`: starts the local services, deploys the contracts if needed, creates the demo
+accounts, and serves the web app on 127.0.0.1 until Ctrl-C.
 
 Ganache runs with the settings of ganache.json and the IPFS node with those of
 scripts/localipfs.py; both keep their data in the data folder, so the chain, the contracts on it
@@ -11,12 +12,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+from waitress import create_server
 from web3 import Web3
 
-from scripts import localchain, localipfs
+from app import create_app
+from app.carechain.settings import Settings
+from scripts import demo, localchain, localipfs
 
 ROOT = localchain.ROOT
 BUILD_ARTIFACT = ROOT / "build" / "contracts" / "CareChain.json"
@@ -123,7 +128,6 @@ def throwaway_stack(root: Path, ipfs_ports: dict):
     """A chain and IPFS node of their own under `root`, with the contracts deployed by the real
     deploy script, for the end-to-end tests and the benchmarks. Returns (services, settings);
     call `services.stop()` when done."""
-    from app.carechain.settings import Settings
 
     chain = localchain.e2e_settings(localchain.load_settings(), root / "chain")
     services = LocalServices(chain, localipfs.IpfsNode(repo=root / "ipfs", **ipfs_ports), root / "logs")
@@ -138,6 +142,14 @@ def throwaway_stack(root: Path, ipfs_ports: dict):
     settings = Settings(rpc_url=services.rpc_url, manifest=manifest, ipfs_api=services.ipfs_node.api_multiaddr,
                         keystores=root / "keystores", directory=root / "providers.json")
     return services, settings
+
+
+def serve(app, host: str, port: int):
+    """Serves the web app from this process (its users' unlocked keys live in this process's
+    memory) on a waitress thread. Returns the server; `close()` stops it."""
+    server = create_server(app, host=host, port=port, threads=8)
+    threading.Thread(target=server.run, daemon=True).start()
+    return server
 
 
 def main() -> int:
@@ -160,6 +172,10 @@ def main() -> int:
             state = "already deployed"
         contract = manifest["contracts"]["CareChain"]
         node = services.ipfs_node
+        print("creating the demo accounts (first start only) ...", flush=True)
+        logins = demo.ensure(Settings.from_environment())
+        port = int(os.environ.get("CARECHAIN_WEB_PORT", 5000))
+        server = serve(create_app({"FAUCET_KEY": demo.faucet_key()}), "127.0.0.1", port)
         print(
             f"\nCareChain is running\n"
             f"  chain     {services.rpc_url}  (chain id {chain_id}, data {settings['database']['dbPath']})\n"
@@ -168,11 +184,17 @@ def main() -> int:
             f"  admin     {manifest['admin']}\n"
             f"  manifest  {ROOT / 'deployments' / f'{chain_id}.json'}\n"
             f"  logs      {services.log_dir}\n"
-            f"Press Ctrl-C to stop.",
+            f"\n  web app   http://127.0.0.1:{port}/\n\n"
+            f"Demo logins (password for all: {demo.PASSWORD}):\n"
+            + "".join(f"  {label:<9} {address}  {name}\n" for label, name, address in logins)
+            + "Press Ctrl-C to stop.",
             flush=True,
         )
-        while services.chain.poll() is None and services.ipfs.poll() is None:
-            time.sleep(0.5)
+        try:
+            while services.chain.poll() is None and services.ipfs.poll() is None:
+                time.sleep(0.5)
+        finally:
+            server.close()
         raise ServiceError(f"a service exited; see the logs in {services.log_dir}")
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)

@@ -1,0 +1,67 @@
+"""Demo accounts for `make run`: an admin, a hospital, two doctors and two patients with a few
+records and a grant, all with the password `demo-password`. Idempotent: what exists is kept.
+
+The accounts are Ganache's deterministic development accounts (ganache.json's mnemonic), so they
+are funded and the same on every machine: for demonstrations only, never for real data.
+"""
+
+from app.carechain import crypto
+from app.carechain.directory import ProviderDirectory, enrol, provider_entry
+from app.carechain.flows import CareChain
+from app.carechain.keystore import Keystore
+from app.carechain.records import condition, document, vital_sign
+from app.carechain.settings import Settings
+from scripts import localchain
+
+PASSWORD = "demo-password"
+FAUCET_INDEX = 9  # funds accounts that sign up in the web app
+# (label, development account index, name, role, hospital's index)
+PEOPLE = [
+    ("admin", 0, "Consortium administrator", "admin", None),
+    ("hospital", 1, "St. Mary's Hospital", "hospital", None),
+    ("doctor", 2, "Dr. Alice Chen", "doctor", 1),
+    ("doctor", 3, "Dr. Bob Okafor", "doctor", 1),
+    ("patient", 4, "Patient Ada", "patient", None),
+    ("patient", 5, "Patient Ben", "patient", None),
+]
+LETTER = b"Discharge letter\n\nAdmitted for observation; discharged in good health.\n"
+
+
+def faucet_key() -> str:
+    return localchain.dev_account(FAUCET_INDEX).key.hex()
+
+
+def ensure(settings: Settings) -> list[tuple[str, str, str]]:
+    """Creates whatever of the demo is missing; returns (label, name, address) for each login."""
+    carechain = CareChain.connect(settings)
+    keystore, directory = Keystore(settings.keystores), ProviderDirectory(settings.directory)
+    try:
+        accounts = {index: localchain.dev_account(index) for _, index, *_ in PEOPLE}
+        admin = accounts[0]
+        for label, index, name, role, hospital in PEOPLE:
+            account = accounts[index]
+            if account.address not in keystore:
+                keystore.import_key(account.key.hex(), PASSWORD)
+            if role in ("hospital", "doctor") and carechain.participant(account.address) is None:
+                entry = provider_entry(account.address, name, role, crypto.public_key_of(account.key))
+                enrol(carechain, directory, admin, entry, accounts[hospital].address if hospital else None)
+            if role == "patient" and carechain.participant(account.address) is None:
+                carechain.register_patient(account)
+                _add_records(carechain, account)
+        ada, chen = accounts[4], accounts[2]
+        if carechain.grant_of(ada.address, chen.address).expires_at == 0:
+            carechain.grant(ada, chen.address, [0, 1, 2], True, carechain.now() + 30 * 86400)
+        return [(label, name, accounts[index].address) for label, index, name, *_ in PEOPLE]
+    finally:
+        carechain.close()
+
+
+def _add_records(carechain: CareChain, patient) -> None:
+    now = carechain.now()
+    for record in (
+        vital_sign(patient.address, "blood_pressure", (124, 82), now - 7 * 86400),
+        vital_sign(patient.address, "pulse", 68, now - 2 * 86400),
+        condition(patient.address, "Seasonal allergic rhinitis", now - 86400),
+        document(patient.address, "Discharge letter", LETTER, "text/plain", now - 3600),
+    ):
+        carechain.add_record(patient, patient.address, record)
