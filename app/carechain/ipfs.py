@@ -14,9 +14,9 @@ from ipfshttpclient.exceptions import Error as IpfsError
 
 from app.carechain.errors import IntegrityError, ServiceUnavailable
 
-SHA2_256_PREFIX = b"\x12\x20"
+SHA2_256_PREFIX = b"\x12\x20"  # multihash: sha2-256, 32 bytes
 # ipfshttpclient 0.7.0 passes urllib3 an argument that urllib3 2 deprecates; harmless, and not ours.
-warnings.filterwarnings("ignore", message="The 'strict' parameter is no longer needed", category=FutureWarning)  # multihash: sha2-256, 32 bytes
+warnings.filterwarnings("ignore", message="The 'strict' parameter is no longer needed", category=FutureWarning)
 
 
 def cid_of(digest: bytes) -> str:

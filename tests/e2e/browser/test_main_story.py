@@ -1,0 +1,109 @@
+"""The main story in a real browser: a patient signs up and adds a record, grants a doctor for a
+period; the doctor logs in and reads it; chain time passes the expiry and the doctor is refused;
+granted again and then revoked, the doctor is refused again."""
+
+from tests.e2e.browser.pages import PASSWORD, log_in, screenshot
+from tests.e2e.helpers import travel_to
+
+
+def sign_up_patient(page) -> str:
+    page.goto("/")
+    page.click("text=Create an account")
+    page.fill("#password", PASSWORD)
+    page.fill("#confirm", PASSWORD)
+    page.click("button:has-text('Create account')")
+    address = page.inner_text("#address").strip()
+    with page.expect_download() as download:
+        page.click("text=Download keystore file")
+    assert download.value.suggested_filename == f"carechain-keystore-{address}.json"
+    screenshot(page, "01-welcome")
+    page.check("#saved")
+    page.click("button:has-text('Register as a patient')")
+    page.wait_for_selector("text=You are registered as a patient")
+    return address
+
+
+def add_pulse(page, value: str) -> None:
+    page.click("nav >> text=Add a record")
+    page.select_option("#vitals-kind", "pulse")
+    page.fill("#vitals-value", value)
+    screenshot(page, "03-add-record")
+    page.click("#vitals button:has-text('Store record')")
+    page.wait_for_selector("text=stored, encrypted and signed")
+
+
+def grant_doctor(page, doctor: str, days: str) -> None:
+    page.click("nav >> text=Access")
+    option = page.locator("#provider option", has_text=doctor).first
+    page.select_option("#provider", option.get_attribute("value"))
+    page.check("input[name=categories][value='0']")
+    page.fill("#days", days)
+    page.click("button:has-text('Give access')")
+    page.wait_for_selector(f"text={doctor} may now read your vitals records")
+
+
+def test_grant_read_expire_and_revoke(open_browser, logins, carechain):
+    patient = open_browser()
+    address = sign_up_patient(patient)
+    add_pulse(patient, "72")
+    assert patient.is_visible("text=Heart rate: 72 beats/minute")
+    assert patient.is_visible("text=✓ verified")
+    screenshot(patient, "02-patient-records")
+    patient.click("a:has-text('Heart rate: 72 beats/minute')")
+    patient.wait_for_selector("text=signature checked")
+    screenshot(patient, "04-record")
+
+    grant_doctor(patient, "Dr. Alice Chen", "2")
+    assert patient.is_visible("text=1 day 23 h left") or patient.is_visible("text=2 days left")
+    screenshot(patient, "05-grants")
+
+    doctor = open_browser()
+    log_in(doctor, logins.doctor.address)
+    doctor.wait_for_selector("h1:has-text('My patients')")
+    screenshot(doctor, "06-doctor-patients")
+    doctor.click(f"a:has-text('{address}')")
+    doctor.click("text=Open record #1")
+    doctor.wait_for_selector("text=Heart rate: 72 beats/minute")
+    assert doctor.is_visible("text=This read was logged on chain")
+    record_url = doctor.url
+    screenshot(doctor, "07-doctor-reads")
+
+    expiry = carechain.grant_of(address, logins.doctor.address).expires_at
+    travel_to(carechain, expiry + 1)
+    doctor.goto(record_url)
+    assert doctor.is_visible("h1:has-text('No access')")
+    assert doctor.is_visible("text=expired on")
+    screenshot(doctor, "08-doctor-refused-after-expiry")
+
+    grant_doctor(patient, "Dr. Alice Chen", "5")
+    doctor.goto(record_url)
+    doctor.wait_for_selector("text=Heart rate: 72 beats/minute")
+
+    patient.click("nav >> text=Access")
+    patient.click(f"article[data-grantee='{logins.doctor.address}'] summary")
+    patient.click(f"article[data-grantee='{logins.doctor.address}'] button:has-text('Revoke access')")
+    patient.wait_for_selector("text=can no longer read your records")
+    doctor.goto(record_url)
+    assert doctor.is_visible("h1:has-text('No access')")
+    assert doctor.is_visible("text=revoked")
+    screenshot(doctor, "09-doctor-refused-after-revocation")
+
+    patient.click("nav >> text=Audit trail")
+    assert patient.is_visible("text=record #1 was read")
+    assert patient.is_visible("text=Dr. Alice Chen's access was revoked")
+    screenshot(patient, "10-audit-trail")
+
+
+def test_admin_overview_and_a_phone_sized_dashboard(open_browser, logins):
+    admin = open_browser()
+    log_in(admin, logins.admin.address)
+    admin.wait_for_selector("h1:has-text('Registered providers')")
+    assert admin.is_visible("text=St. Mary's Hospital")
+    screenshot(admin, "11-admin-providers")
+
+    phone = open_browser(viewport={"width": 390, "height": 844}, is_mobile=True)
+    sign_up_patient(phone)
+    add_pulse(phone, "64")
+    # On a phone the table's cells stack, each labelled, and nothing overflows sideways.
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(phone, "12-phone-records")
