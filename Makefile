@@ -6,14 +6,16 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 
-.PHONY: run test setup gas-report benchmark
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test setup chromium gas-report benchmark
 
 run: setup
 	$(BIN)/python -m scripts.services
 
-# Contract and toolchain tests on brownie's throw-away chain; then the library's end-to-end tests,
-# which start their own chain and IPFS node and need no brownie plugin.
-test: setup
+# Contract and toolchain tests on brownie's throw-away chain; then the library, web and browser
+# tests, which start their own chain, IPFS node and web server and need no brownie plugin.
+test: setup chromium
 	$(BIN)/brownie test --network carechain-test --ignore=tests/e2e
 	$(BIN)/python -m pytest -p no:pytest-brownie tests/e2e
 
@@ -31,6 +33,11 @@ $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
+
+# The browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
 
 # `npm install` (not `npm ci`) reproduces the committed lock; see README, "Toolchain".
 node_modules/.installed: package.json package-lock.json
