@@ -10,7 +10,7 @@ from app.carechain.directory import enrol, provider_entry
 from app.carechain.errors import InvalidInput, TransactionFailed
 from app.carechain.flows import checksum
 from app.forms import ActionForm, ProviderForm, choices
-from app.record_pages import sentence
+from app.views import sentence
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

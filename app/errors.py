@@ -6,6 +6,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.carechain.errors import AccessDenied, CareChainError, IntegrityError, ServiceUnavailable
 from app.carechain.records import MAX_ATTACHMENT_SIZE
+from app.views import sentence
 
 
 def page(status: int, title: str, message: str):
@@ -20,7 +21,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(AccessDenied)
     def access_denied(error):
-        return page(403, "No access", f"{str(error)[:1].upper()}{str(error)[1:]}.")
+        return page(403, "No access", sentence(error))
 
     @app.errorhandler(IntegrityError)
     def integrity(error):
@@ -29,7 +30,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CareChainError)
     def refused(error):
-        return page(400, "That did not work", f"{str(error)[:1].upper()}{str(error)[1:]}.")
+        return page(400, "That did not work", sentence(error))
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error):

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (BooleanField, DateField, DateTimeLocalField, HiddenField, IntegerField, PasswordField,
-                     RadioField, SelectField, SelectMultipleField, StringField, TextAreaField)
+                     RadioField, SelectField, SelectMultipleField, StringField)
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget

@@ -10,8 +10,8 @@ from app.carechain.errors import IntegrityError, InvalidInput, TransactionFailed
 from app.carechain.flows import RecordEntry, checksum
 from app.carechain.records import Category
 from app.forms import GrantForm, RenewForm, RevokeForm, choices
-from app.record_pages import add_record, digest_from, record_forms, send_attachment, sentence, show_record
-from app.views import when
+from app.record_pages import add_record, digest_from, record_forms, send_attachment, show_record
+from app.views import sentence, when
 
 bp = Blueprint("patient", __name__, url_prefix="/patient")
 

@@ -11,6 +11,7 @@ from app import backend
 from app.carechain.errors import InvalidInput, TransactionFailed
 from app.carechain.flows import OpenedRecord
 from app.forms import RECORD_FORMS
+from app.views import sentence
 
 
 def digest_from(text: str) -> bytes:
@@ -91,8 +92,3 @@ def _details(resource: dict) -> list[tuple[str, str]]:
         attachment = content.get("attachment", {})
         rows.append(("File", f"{attachment.get('contentType')}, {attachment.get('size')} bytes"))
     return rows
-
-
-def sentence(error) -> str:
-    text = str(error)
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")

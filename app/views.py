@@ -25,6 +25,12 @@ def duration(seconds: int) -> str:
     return f"{minutes} min" if minutes else f"{seconds} s"
 
 
+def sentence(message) -> str:
+    """A library message (lower case, no stop) as a sentence on a page."""
+    text = str(message)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
 def size(count: int) -> str:
     for unit in ("bytes", "KB", "MB"):
         if count < 1024 or unit == "MB":

@@ -8,7 +8,6 @@ its own (started here, in a temporary folder), printed as a markdown table.
 """
 
 import os
-import statistics
 import sys
 import tempfile
 import time

@@ -2,10 +2,10 @@
 when suspended, or outside the granted categories; the refusal is decided before any fetch."""
 
 import pytest
-from tests.e2e.helpers import days_from_now, pulse, travel_to
 
 from app.carechain.errors import AccessDenied
 from app.carechain.records import Category
+from tests.e2e.helpers import days_from_now, pulse, travel_to
 
 
 @pytest.fixture

@@ -1,9 +1,8 @@
 """The patient's audit trail, built from chain events: grants, renewals, revocations, records and
 reads, in order, with times."""
 
-from tests.e2e.helpers import days_from_now, pulse
-
 from app.carechain.records import Category
+from tests.e2e.helpers import days_from_now, pulse
 
 
 def test_audit_trail_lists_every_event_in_order(carechain, people, patient):

@@ -2,10 +2,10 @@
 the grantee without a new grant; a hospital grant reaches its doctors; a doctor lists patients."""
 
 import pytest
-from tests.e2e.helpers import days_from_now, pulse, travel_to
 
-from app.carechain.errors import AccessDenied
+from app.carechain.errors import AccessDenied, TransactionFailed
 from app.carechain.records import Category, Record
+from tests.e2e.helpers import days_from_now, pulse, travel_to
 
 
 def lab_report(patient, text="HbA1c 6.1 %"):
@@ -85,3 +85,19 @@ def test_patient_sees_active_and_expired_grants(carechain, people, patient):
     assert not grants[people.doctor.address].active(now)
     assert grants[people.other_hospital.address].active(now)
     assert grants[people.other_hospital.address].grantee_role == "hospital"
+
+
+def test_granting_a_live_grant_again_is_refused_in_words(carechain, people, patient):
+    carechain.grant(patient, people.doctor.address, [Category.VITALS], False, days_from_now(carechain, 7))
+    with pytest.raises(TransactionFailed, match="already has access: renew, narrow or revoke") as refused:
+        carechain.grant(patient, people.doctor.address, [Category.LABS], False, days_from_now(carechain, 7))
+    assert refused.value.error_name == "AccessGrantsGrantExists"
+
+
+def test_the_providers_overview_lists_hospitals_and_doctors_in_registration_order(carechain, people):
+    providers = carechain.providers()
+    assert [p.address for p in providers][:5] == [people.hospital.address, people.other_hospital.address,
+                                                  people.doctor.address, people.colleague.address,
+                                                  people.outsider.address]
+    assert {p.role for p in providers} == {"hospital", "doctor"}
+    assert next(p for p in providers if p.address == people.doctor.address).hospital == people.hospital.address

@@ -2,11 +2,11 @@
 detected with a clear error; nothing is returned half-verified."""
 
 import pytest
-from tests.e2e.helpers import days_from_now, pulse
 
 from app.carechain import crypto, envelope
 from app.carechain.errors import IntegrityError
 from app.carechain.records import Category
+from tests.e2e.helpers import days_from_now, pulse
 
 
 def index_raw(carechain, author, patient, data, category=Category.VITALS):

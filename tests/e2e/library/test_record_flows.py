@@ -1,9 +1,8 @@
 """A patient adds records; a doctor with write access adds signed records; both read them back
 verified, and a provider's read is logged on chain."""
 
-from tests.e2e.helpers import DAY, days_from_now, pulse
-
 from app.carechain.records import Category, document, vital_sign
+from tests.e2e.helpers import days_from_now, pulse
 
 
 def test_patient_adds_and_reads_back_a_vital_sign(carechain, patient):

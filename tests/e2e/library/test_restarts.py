@@ -1,10 +1,9 @@
 """Records, grants and access survive restarting the chain and the IPFS node from their data
 folders; the IPFS node also recovers from a stale lock left by a killed daemon."""
 
-from tests.e2e.helpers import days_from_now, pulse
-
 from app.carechain.records import Category
 from scripts import localipfs
+from tests.e2e.helpers import days_from_now, pulse
 
 
 def test_data_and_access_survive_restarting_chain_and_ipfs(carechain, services, people, patient):

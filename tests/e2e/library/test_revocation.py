@@ -2,11 +2,11 @@
 the remaining readers, supersedes the old entries and unpins the old ciphertext."""
 
 import pytest
-from tests.e2e.helpers import days_from_now, pulse
 
 from app.carechain import crypto, envelope
 from app.carechain.errors import AccessDenied
 from app.carechain.records import Category
+from tests.e2e.helpers import days_from_now, pulse
 
 
 def test_revoke_with_rotation_leaves_old_keys_opening_nothing_current(carechain, people, patient):
