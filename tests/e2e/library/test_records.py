@@ -11,9 +11,9 @@ PATIENT = "0x0C2dA0Af9e5eBaD6d7b6801904E8f45E095D7f9B"
 
 @pytest.mark.parametrize("kind, value, title", [
     ("pulse", 72, "Heart rate: 72 beats/minute"),
-    ("spo2", 97, "Oxygen saturation: 97.0 %"),
+    ("spo2", 97, "Oxygen saturation: 97 %"),
     ("temperature", 37.2, "Body temperature: 37.2 °C"),
-    ("glucose", 105, "Glucose: 105.0 mg/dL"),
+    ("glucose", 105, "Glucose: 105 mg/dL"),
     ("blood_pressure", (120, 80), "Blood pressure panel: 120/80 mmHg"),
 ])
 def test_vital_signs_are_valid_observations(kind, value, title):
