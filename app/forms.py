@@ -203,6 +203,12 @@ class RenewForm(FlaskForm):
         return expiry(self.days.data, self.until.data, now)
 
 
+class NarrowForm(FlaskForm):
+    categories = MultiCheckboxField("Keep these categories", choices=CATEGORY_CHOICES,
+                                    validators=[DataRequired("Keep at least one category, or revoke instead.")])
+    access = RadioField("Rights", choices=choices([("read", "Read"), ("write", "Read and add records")]))
+
+
 class RevokeForm(FlaskForm):
     rotate = BooleanField("Also re-encrypt the records they could read, so keys they kept open nothing current")
 

@@ -9,7 +9,7 @@ from app.accounts import display_name, roles_required
 from app.carechain.errors import IntegrityError, InvalidInput, TransactionFailed
 from app.carechain.flows import RecordEntry, checksum
 from app.carechain.records import Category
-from app.forms import GrantForm, RenewForm, RevokeForm, choices
+from app.forms import GrantForm, NarrowForm, RenewForm, RevokeForm, choices
 from app.record_pages import add_record, digest_from, record_forms, send_attachment, show_record
 from app.views import sentence, when
 
@@ -107,6 +107,26 @@ def renew(grantee):
     return redirect(url_for("patient.grants"))
 
 
+@bp.post("/grants/<grantee>/narrow")
+def narrow(grantee):
+    """Fewer categories or no write right; the end of access stays as it is."""
+    form = NarrowForm(prefix=grantee)
+    if form.validate_on_submit():
+        carechain = backend.get_carechain()
+        try:
+            current = carechain.grant_of(g.user.account.address, grantee)
+            view = carechain.narrow(g.user.account, current.grantee, [int(c) for c in form.categories.data],
+                                    form.access.data == "write", current.expires_at)
+        except (InvalidInput, TransactionFailed) as error:
+            flash(f"Not narrowed: {error}.", "error")
+        else:
+            flash(f"{display_name(view.grantee)} may now {_rights(view.can_write)} your "
+                  f"{_labels(view.categories)} records. {backend.mined()}", "success")
+    else:
+        flash(f"Not narrowed: {' '.join(e for errors in form.errors.values() for e in errors)}", "error")
+    return redirect(url_for("patient.grants"))
+
+
 @bp.post("/grants/<grantee>/revoke")
 def revoke(grantee):
     form = RevokeForm(prefix=grantee)
@@ -175,7 +195,15 @@ def _grants_page(form: GrantForm, status: int = 200):
         active=[view for view in views if view.active(now)], expired=[view for view in views if not view.active(now)],
         renew_forms={view.grantee: RenewForm(prefix=view.grantee, formdata=None) for view in views},
         revoke_forms={view.grantee: RevokeForm(prefix=view.grantee, formdata=None) for view in views},
+        narrow_forms={view.grantee: _narrow_form(view) for view in views},
     ), status
+
+
+def _narrow_form(view) -> NarrowForm:
+    form = NarrowForm(prefix=view.grantee, formdata=None)
+    form.categories.data = [str(int(c)) for c in view.categories]
+    form.access.data = "write" if view.can_write else "read"
+    return form
 
 
 def _describe(event, numbers: dict) -> str:

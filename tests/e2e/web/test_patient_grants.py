@@ -94,3 +94,19 @@ def test_the_audit_trail_shows_grants_records_reads_and_revocations(me, people, 
     positions = [page.index(line) for line in lines]
     assert positions == sorted(positions)  # newest first
     assert "Dr. Alice Chen&#39;s access was revoked" in page
+
+
+def test_a_grant_is_narrowed_but_never_widened(me, people, carechain):
+    grant(me, people.doctor, categories=("0", "1"), access="write")
+    prefix = people.doctor.address
+    narrowed = me.post(f"/patient/grants/{prefix}/narrow", {"categories": ["0"], "access": "read"}, prefix=prefix,
+                       follow_redirects=True)
+    assert "may now read your vitals records" in text(narrowed)
+    view = carechain.grant_of(me.address, prefix)
+    assert [c.label for c in view.categories] == ["Vitals"] and not view.can_write
+    widened = me.post(f"/patient/grants/{prefix}/narrow", {"categories": ["0", "2"], "access": "read"}, prefix=prefix,
+                      follow_redirects=True)
+    assert "Not narrowed: a grant can only be narrowed" in text(widened)
+    emptied = me.post(f"/patient/grants/{prefix}/narrow", {"access": "read"}, prefix=prefix, follow_redirects=True)
+    assert "Keep at least one category, or revoke instead" in text(emptied)
+    assert [c.label for c in carechain.grant_of(me.address, prefix).categories] == ["Vitals"]
