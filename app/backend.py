@@ -29,7 +29,9 @@ def keystore() -> Keystore:
 
 
 def directory() -> ProviderDirectory:
-    return ProviderDirectory(current_app.config["CARECHAIN"].directory)
+    if "directory" not in g:
+        g.directory = ProviderDirectory(current_app.config["CARECHAIN"].directory)
+    return g.directory
 
 
 def faucet() -> LocalAccount | None:

@@ -38,14 +38,19 @@ def provider_entry(address: str, name: str, role: str, public_key: bytes) -> Pro
 
 
 class ProviderDirectory:
+    """The file, read once per instance (the web app makes one per request)."""
+
+    _lock = threading.Lock()  # one writer at a time in this process
+
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._lock = threading.Lock()
+        self._entries: dict | None = None
 
     def add(self, provider: Provider, replace: bool = False) -> Provider:
         """Records a provider's entry; an existing one is kept unless `replace` (the admin's
         registration is authoritative, a sign-up is not). Returns the entry now on file."""
         with self._lock:
+            self._entries = None  # re-read under the lock: another request may have written
             entries = self._read()
             if provider.address not in entries or replace:
                 entries[provider.address] = asdict(provider)
@@ -64,10 +69,12 @@ class ProviderDirectory:
         return [Provider(**entry) for entry in self._read().values()]
 
     def _read(self) -> dict:
-        try:
-            return json.loads(self.path.read_text())
-        except FileNotFoundError:
-            return {}
+        if self._entries is None:
+            try:
+                self._entries = json.loads(self.path.read_text())
+            except FileNotFoundError:
+                self._entries = {}
+        return self._entries
 
     def _write(self, entries: dict) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

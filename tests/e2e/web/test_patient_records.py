@@ -2,6 +2,7 @@
 
 import io
 import json
+import time
 
 import pytest
 
@@ -103,7 +104,7 @@ def test_a_fhir_resource_is_validated_and_must_be_about_this_patient(me, carecha
 
 
 def test_a_form_sent_twice_stores_one_record(me, carechain):
-    form = {"kind": "pulse", "value": "64", "shown_at": str(carechain.now() - 5)}
+    form = {"kind": "pulse", "value": "64", "shown_at": str(int(time.time()) - 5)}  # the server's clock
     me.post("/patient/records/new/vitals", form, prefix="vitals")
     me.post("/patient/records/new/vitals", form, prefix="vitals")
     assert count(carechain, me.account) == 1
