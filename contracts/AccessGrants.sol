@@ -79,12 +79,12 @@ abstract contract AccessGrants is Registry {
      * Replaces an expired grant; an unexpired one must be renewed, narrowed or revoked instead.
      * @param grantee A registered, unsuspended hospital or doctor.
      * @param categories Bit mask of the categories in scope (bit i: category i); not zero.
-     * @param canWrite Whether the grantee may also add records in those categories.
+     * @param writable Whether the grantee may also add records in those categories.
      * @param expiresAt Unix second at which access ends; in the future, within MAX_GRANT_DURATION.
      * @param keyBundle Digest of the IPFS object holding the wrapped keys of the records in scope,
      * zero if there are none. Stored only in the event: the chain cannot check it.
      */
-    function grantAccess(address grantee, uint32 categories, bool canWrite, uint40 expiresAt, bytes32 keyBundle)
+    function grantAccess(address grantee, uint32 categories, bool writable, uint40 expiresAt, bytes32 keyBundle)
         external
     {
         _requirePatient(msg.sender);
@@ -93,8 +93,8 @@ abstract contract AccessGrants is Registry {
         _requireValidExpiry(expiresAt);
         Grant storage grant = _grants[msg.sender][grantee];
         if (grant.expiresAt > block.timestamp) revert AccessGrantsGrantExists(msg.sender, grantee);
-        _grants[msg.sender][grantee] = Grant({expiresAt: expiresAt, categories: categories, canWrite: canWrite});
-        emit AccessGranted(msg.sender, grantee, categories, canWrite, expiresAt, keyBundle);
+        _grants[msg.sender][grantee] = Grant({expiresAt: expiresAt, categories: categories, canWrite: writable});
+        emit AccessGranted(msg.sender, grantee, categories, writable, expiresAt, keyBundle);
     }
 
     /**
@@ -120,21 +120,21 @@ abstract contract AccessGrants is Registry {
      * right, or an earlier expiry. Each value must be within the current grant.
      * @param grantee A grantee of the caller with an unexpired grant.
      * @param categories A non-empty subset of the granted categories.
-     * @param canWrite False, or true only if the grant already allows writing.
+     * @param writable False, or true only if the grant already allows writing.
      * @param expiresAt In the future and not later than the current expiry.
      */
-    function narrowAccess(address grantee, uint32 categories, bool canWrite, uint40 expiresAt) external {
+    function narrowAccess(address grantee, uint32 categories, bool writable, uint40 expiresAt) external {
         Grant storage grant = _existingGrant(msg.sender, grantee);
         Grant memory current = grant;
         if (current.expiresAt <= block.timestamp) revert AccessGrantsGrantExpired(msg.sender, grantee);
         if (categories == 0) revert AccessGrantsEmptyScope();
         if (expiresAt <= block.timestamp) revert AccessGrantsExpiryNotInFuture(expiresAt);
         if (
-            categories & ~current.categories != 0 || (canWrite && !current.canWrite)
+            categories & ~current.categories != 0 || (writable && !current.canWrite)
                 || expiresAt > current.expiresAt
         ) revert AccessGrantsNotNarrower();
-        _grants[msg.sender][grantee] = Grant({expiresAt: expiresAt, categories: categories, canWrite: canWrite});
-        emit AccessNarrowed(msg.sender, grantee, categories, canWrite, expiresAt);
+        _grants[msg.sender][grantee] = Grant({expiresAt: expiresAt, categories: categories, canWrite: writable});
+        emit AccessNarrowed(msg.sender, grantee, categories, writable, expiresAt);
     }
 
     /**

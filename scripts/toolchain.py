@@ -32,6 +32,8 @@ def install_solc() -> None:
     wrapper = f'#!/bin/sh\nexec node "{SOLC_JS}" "$@"\n'
     solcx_folder = Path(os.environ.get("SOLCX_BINARY_PATH", Path.home() / ".solcx"))
     venv_bin = Path(sys.executable).parent
+    # The venv's `solc` replaces the shim of solc-select (installed with slither), which would
+    # try to download compilers.
     for target in (solcx_folder / f"solc-v{solc_version()}", venv_bin / "solc"):
         if target.exists() and target.read_text() == wrapper:
             continue
