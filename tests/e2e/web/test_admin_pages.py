@@ -44,6 +44,7 @@ def test_a_sign_up_request_is_reviewed_and_registered(admin, visitor, people, ca
 
 @pytest.mark.parametrize("change, message", [
     ({"address": "0x12"}, "is not a valid provider address"),
+    ({"address": "checksum-wrong"}, "has a wrong checksum"),
     ({"public_key": "zz"}, "must be hexadecimal"),
     ({"public_key": "ab" * 64}, "does not belong to"),
     ({"hospital": ""}, "choose the doctor&#39;s hospital"),
@@ -53,6 +54,8 @@ def test_bad_registrations_are_refused_and_send_nothing(admin, people, carechain
     account = Account.create()
     fields = {"role": "doctor", "name": "Dr. Test", "address": account.address,
               "public_key": crypto.public_key_of(account.key).hex(), "hospital": people.hospital.address, **change}
+    if fields["address"] == "checksum-wrong":
+        fields["address"] = account.address[:2] + account.address[2:].swapcase()
     response = admin.post("/admin/providers", fields)
     assert response.status_code == 400 and message.lower() in text(response).lower()
     assert carechain.participant(account.address) is None
