@@ -12,16 +12,16 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-from waitress import create_server
 from web3 import Web3
 
 from app import create_app
+from app.carechain.errors import CareChainError
 from app.carechain.settings import Settings
 from scripts import demo, localchain, localipfs
+from scripts.serve import check_deployment, serve
 
 ROOT = localchain.ROOT
 BUILD_ARTIFACT = ROOT / "build" / "contracts" / "CareChain.json"
@@ -144,14 +144,6 @@ def throwaway_stack(root: Path, ipfs_ports: dict):
     return services, settings
 
 
-def serve(app, host: str, port: int):
-    """Serves the web app from this process (its users' unlocked keys live in this process's
-    memory) on a waitress thread. Returns the server; `close()` stops it."""
-    server = create_server(app, host=host, port=port, threads=8)
-    threading.Thread(target=server.run, daemon=True).start()
-    return server
-
-
 def main() -> int:
     settings = localchain.load_settings()
     services = LocalServices(settings, localipfs.IpfsNode(), ROOT / "data" / "logs")
@@ -173,9 +165,11 @@ def main() -> int:
         contract = manifest["contracts"]["CareChain"]
         node = services.ipfs_node
         print("creating the demo accounts (first start only) ...", flush=True)
-        logins = demo.ensure(Settings.from_environment())
+        app_settings = Settings.from_environment()
+        check_deployment(app_settings)
+        logins = demo.ensure(app_settings)
         port = int(os.environ.get("CARECHAIN_WEB_PORT", 5000))
-        server = serve(create_app({"FAUCET_KEY": demo.faucet_key()}), "127.0.0.1", port)
+        server = serve(create_app({"CARECHAIN": app_settings, "FAUCET_KEY": demo.faucet_key()}), "127.0.0.1", port)
         print(
             f"\nCareChain is running\n"
             f"  chain     {services.rpc_url}  (chain id {chain_id}, data {settings['database']['dbPath']})\n"
@@ -199,7 +193,7 @@ def main() -> int:
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
         return 0
-    except ServiceError as error:
+    except (ServiceError, CareChainError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     finally:

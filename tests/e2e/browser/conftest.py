@@ -10,7 +10,7 @@ from playwright.sync_api import sync_playwright
 from app import create_app
 from app.carechain.keystore import Keystore
 from scripts import localchain
-from scripts.services import serve
+from scripts.serve import serve
 from tests.e2e.browser.pages import PASSWORD
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
