@@ -3,8 +3,9 @@
     brownie run scripts/deploy.py --network carechain-local
 
 The deployer becomes the consortium admin. On the local chain it is Ganache's first account;
-on any other network set DEPLOYER_PRIVATE_KEY (hex) to a funded key. The manifest is written to
-deployments/<chain id>.json, or to the path in CARECHAIN_MANIFEST.
+on any other network set DEPLOYER_PRIVATE_KEY (hex) to a funded key, and EXPECTED_CHAIN_ID to the
+network's chain id, so a mistyped RPC address cannot deploy to the wrong chain. The manifest is
+written to deployments/<chain id>.json, or to the path in CARECHAIN_MANIFEST.
 """
 
 import json
@@ -55,7 +56,14 @@ def write_manifest(contract, tx) -> Path:
     return path
 
 
+def check_chain_id() -> None:
+    expected = os.environ.get("EXPECTED_CHAIN_ID")
+    if expected and int(expected) != chain.id:
+        raise SystemExit(f"network {network.show_active()} has chain id {chain.id}, not EXPECTED_CHAIN_ID {expected}")
+
+
 def main():
+    check_chain_id()
     account = deployer()
     contract = CareChain.deploy(account, {"from": account})
     # `contract.tx` is unset when brownie reuses a deployment map of this chain id; history is not.

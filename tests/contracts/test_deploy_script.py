@@ -3,7 +3,9 @@ everything the Python side needs to find and verify the contract."""
 
 import json
 
-from brownie import chain, web3
+import pytest
+
+from brownie import chain, history, web3
 from scripts import deploy
 
 
@@ -29,3 +31,12 @@ def test_deployer_key_comes_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("DEPLOYER_PRIVATE_KEY", key)
     account = deploy.deployer()
     assert account.private_key == key
+
+
+def test_a_deployment_to_an_unexpected_chain_id_stops_before_sending(tmp_path, monkeypatch):
+    monkeypatch.setenv("CARECHAIN_MANIFEST", str(tmp_path / "manifest.json"))
+    monkeypatch.setenv("EXPECTED_CHAIN_ID", "4242")
+    sent = len(history)
+    with pytest.raises(SystemExit, match="has chain id 1337, not EXPECTED_CHAIN_ID 4242"):
+        deploy.main()
+    assert len(history) == sent and not (tmp_path / "manifest.json").exists()
