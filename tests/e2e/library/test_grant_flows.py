@@ -101,3 +101,15 @@ def test_the_providers_overview_lists_hospitals_and_doctors_in_registration_orde
                                                   people.outsider.address]
     assert {p.role for p in providers} == {"hospital", "doctor"}
     assert next(p for p in providers if p.address == people.doctor.address).hospital == people.hospital.address
+
+
+def test_the_grants_list_replayed_from_events_matches_the_chain(carechain, people, patient):
+    carechain.grant(patient, people.doctor.address, [0, 1], True, days_from_now(carechain, 5))
+    carechain.grant(patient, people.hospital.address, [0], False, days_from_now(carechain, 5))
+    carechain.grant(patient, people.colleague.address, [2], False, days_from_now(carechain, 5))
+    carechain.renew(patient, people.doctor.address, days_from_now(carechain, 9))
+    carechain.narrow(patient, people.doctor.address, [1], False, days_from_now(carechain, 8))
+    carechain.revoke(patient, people.colleague.address)
+    listed = carechain.grants_of(patient.address)
+    assert [view.grantee for view in listed] == [people.hospital.address, people.doctor.address]
+    assert listed == [carechain.grant_of(patient.address, view.grantee) for view in listed]
