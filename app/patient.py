@@ -16,6 +16,7 @@ from app.views import sentence, when
 bp = Blueprint("patient", __name__, url_prefix="/patient")
 
 PAGE_SIZE = 20
+AUDIT_PAGE = 200  # newest events shown
 RECORD_KINDS = ["vitals", "document", "fhir"]
 
 
@@ -148,9 +149,12 @@ def revoke(grantee):
 def audit():
     carechain = backend.get_carechain()
     patient = g.user.account.address
-    numbers = {entry.digest.hex(): entry.number for entry in carechain.all_records(patient, current_only=False)}
-    rows = [(event, _describe(event, numbers)) for event in reversed(carechain.audit_trail(patient))]
-    return render_template("patient/audit.html", rows=rows)
+    trail = carechain.audit_trail(patient, limit=AUDIT_PAGE)
+    digests = [bytes.fromhex(event.details[key]) for event in trail
+               for key in ("digest", "oldDigest", "newDigest") if key in event.details]
+    numbers = {digest.hex(): number for digest, number in carechain.record_numbers(patient, digests).items()}
+    rows = [(event, _describe(event, numbers)) for event in reversed(trail)]
+    return render_template("patient/audit.html", rows=rows, limit=AUDIT_PAGE)
 
 
 def _open(digest: bytes):

@@ -6,7 +6,6 @@ and the hash of the runtime code; `Chain` refuses a chain on which these do not 
 """
 
 import json
-from functools import lru_cache
 from pathlib import Path
 
 import requests
@@ -125,18 +124,33 @@ class Chain:
         self.receipts.append(receipt)
         return receipt
 
-    def events(self, event: str, **indexed) -> list:
-        """Every `event` since the deployment whose indexed arguments equal `indexed`, oldest first."""
+    def events(self, event: str, from_block: int | None = None, **indexed) -> list:
+        """Every `event` since `from_block` (default: the deployment) whose indexed arguments
+        equal `indexed` (a list matches any of its values), oldest first."""
         return self._rpc(
             lambda: list(
                 getattr(self.contract.events, event).get_logs(
-                    from_block=self.deploy_block, argument_filters=indexed or None
+                    from_block=max(from_block or 0, self.deploy_block), argument_filters=indexed or None
                 )
             )
         )
 
-    def block_time(self, number: int) -> int:
-        return _block_time(self, number)
+    def latest_block(self) -> int:
+        return self._rpc(lambda: self.w3.eth.block_number)
+
+    def block_times(self, numbers) -> dict[int, int]:
+        """Timestamps of blocks, fetched in one batch request."""
+        numbers = sorted(set(numbers))
+        if not numbers:
+            return {}
+
+        def fetch():
+            with self.w3.batch_requests() as batch:
+                for number in numbers:
+                    batch.add(self.w3.eth.get_block(number))
+                return {block["number"]: block["timestamp"] for block in batch.execute()}
+
+        return self._rpc(fetch)
 
     def latest_time(self) -> int:
         return self._rpc(lambda: self.w3.eth.get_block("latest")["timestamp"])
@@ -176,8 +190,3 @@ class Chain:
             return request()
         except (requests.ConnectionError, requests.Timeout):
             raise ServiceUnavailable(f"the chain at {self.rpc_url} cannot be reached; is it running?") from None
-
-
-@lru_cache(maxsize=4096)
-def _block_time(chain: Chain, number: int) -> int:
-    return chain._rpc(lambda: chain.w3.eth.get_block(number)["timestamp"])

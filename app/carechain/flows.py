@@ -26,6 +26,10 @@ ROLES = {0: "none", 1: "patient", 2: "hospital", 3: "doctor"}
 NO_DIGEST = bytes(32)
 ZERO_ADDRESS = "0x" + "00" * 20
 HEADER_READ = 8192  # first read of an envelope: its header, for most records
+AUDIT_KINDS = {
+    "AccessGranted": "granted", "AccessRenewed": "renewed", "AccessNarrowed": "narrowed", "AccessRevoked": "revoked",
+    "RecordAdded": "record added", "RecordSuperseded": "record replaced", "RecordRead": "read",
+}
 
 
 @dataclass(frozen=True)
@@ -487,16 +491,22 @@ class CareChain:
 
     # Audit
 
-    def audit_trail(self, patient: str) -> list[AuditEvent]:
-        """Grants, renewals, narrowings, revocations, records and reads of the patient, oldest first."""
+    def audit_trail(self, patient: str, limit: int | None = None) -> list[AuditEvent]:
+        """Grants, renewals, narrowings, revocations, records and reads of the patient, oldest
+        first: all of them, or the newest `limit`, found by searching back from the latest block
+        in growing windows, so a page costs what the recent history costs, not the whole."""
         patient = checksum(patient)
-        kinds = {
-            "AccessGranted": "granted", "AccessRenewed": "renewed", "AccessNarrowed": "narrowed",
-            "AccessRevoked": "revoked", "RecordAdded": "record added", "RecordSuperseded": "record replaced",
-            "RecordRead": "read",
-        }
-        found = [(name, event) for name in kinds for event in self.chain.events(name, patient=patient)]
+        latest, span = self.chain.latest_block(), 1024
+        while True:
+            start = max(self.chain.deploy_block, latest - span + 1) if limit else self.chain.deploy_block
+            found = [(name, event) for name in AUDIT_KINDS for event in
+                     self.chain.events(name, from_block=start, patient=patient)]
+            if not limit or len(found) >= limit or start == self.chain.deploy_block:
+                break
+            span *= 4
         found.sort(key=lambda item: (item[1]["blockNumber"], item[1]["logIndex"]))
+        found = found[-limit:] if limit else found
+        times = self.chain.block_times(event["blockNumber"] for _, event in found)
         trail = []
         for name, event in found:
             args = dict(event["args"])
@@ -505,9 +515,18 @@ class CareChain:
                        for key, value in args.items() if key != "patient"}
             if "categories" in details:
                 details["categories"] = [c.label for c in categories_in(details["categories"])]
-            trail.append(AuditEvent(self.chain.block_time(event["blockNumber"]), event["blockNumber"], kinds[name],
-                                    actor, details))
+            trail.append(AuditEvent(times[event["blockNumber"]], event["blockNumber"], AUDIT_KINDS[name], actor,
+                                    details))
         return trail
+
+    def record_numbers(self, patient: str, digests) -> dict[bytes, int]:
+        """The numbers of some of a patient's records, from one event query."""
+        patient = checksum(patient)
+        wanted = [bytes(d) for d in set(digests) if (patient, bytes(d)) not in self._numbers]
+        if wanted:
+            for event in self.chain.events("RecordAdded", patient=patient, digest=wanted):
+                self._numbers[patient, bytes(event["args"]["digest"])] = event["args"]["number"]
+        return {bytes(d): self._numbers[patient, bytes(d)] for d in digests if (patient, bytes(d)) in self._numbers}
 
     # Accounts on a local chain
 

@@ -25,3 +25,14 @@ def test_audit_trail_lists_every_event_in_order(carechain, people, patient):
     assert (granted["grantee"], granted["categories"], granted["canWrite"]) == (people.doctor.address, ["Vitals"], False)
     assert [event.time for event in trail] == sorted(event.time for event in trail)
     assert all(event.block > 0 for event in trail)
+
+
+def test_a_page_of_the_audit_trail_is_its_newest_events(carechain, patient):
+    for value in (60, 61, 62, 63):
+        carechain.add_record(patient, patient.address, pulse(patient, value))
+    trail = carechain.audit_trail(patient.address)
+    assert carechain.audit_trail(patient.address, limit=2) == trail[-2:]
+    assert carechain.audit_trail(patient.address, limit=100) == trail
+    numbers = carechain.record_numbers(patient.address, [event.details["digest"] and bytes.fromhex(
+        event.details["digest"]) for event in trail])
+    assert sorted(numbers.values()) == [1, 2, 3, 4]
