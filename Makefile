@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test setup chromium gas-report benchmark
+.PHONY: run test setup chromium gas-report benchmark report
 
 run: setup
 	$(BIN)/python -m scripts.services
@@ -21,6 +21,10 @@ test: setup chromium
 
 benchmark: setup
 	$(BIN)/python -m scripts.benchmark
+
+# Every benchmark in one markdown report, reports/benchmark.md (about 15 minutes).
+report: setup
+	$(BIN)/python -m scripts.report
 
 gas-report: setup
 	$(BIN)/brownie run scripts/gas_report.py --network carechain-test

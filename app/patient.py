@@ -16,7 +16,8 @@ from app.views import sentence, when
 bp = Blueprint("patient", __name__, url_prefix="/patient")
 
 PAGE_SIZE = 20
-AUDIT_PAGE = 200  # newest events shown
+AUDIT_PAGE = 100  # newest events shown
+GRANTS_PAGE = 50  # newest grantees shown
 RECORD_KINDS = ["vitals", "document", "fhir"]
 
 
@@ -193,7 +194,7 @@ def _grants_page(form: GrantForm, status: int = 200):
     if not form.provider.choices:
         form.provider.choices = _provider_choices()
     now = carechain.now()
-    views = carechain.grants_of(g.user.account.address)
+    views = carechain.grants_of(g.user.account.address, limit=GRANTS_PAGE)
     return render_template(
         "patient/grants.html", form=form, now=now,
         active=[view for view in views if view.active(now)], expired=[view for view in views if not view.active(now)],

@@ -86,6 +86,19 @@ class Chain:
     def call(self, function: str, *args):
         return self._rpc(lambda: getattr(self.contract.functions, function)(*args).call())
 
+    def call_many(self, function: str, arguments: list[tuple]) -> list:
+        """`function` called once per argument tuple, in one batch request."""
+        if not arguments:
+            return []
+
+        def fetch():
+            with self.w3.batch_requests() as batch:
+                for args in arguments:
+                    batch.add(getattr(self.contract.functions, function)(*args))
+                return batch.execute()
+
+        return self._rpc(fetch)
+
     def transact(self, account: LocalAccount, function: str, *args) -> dict:
         """Signs with `account`, sends, and waits until mined. A refusal raises TransactionFailed
         with its reason before anything is sent; nothing half-happens."""

@@ -390,33 +390,18 @@ class CareChain:
         return GrantView(patient, grantee, participant.role if participant else "none", categories_in(mask),
                          can_write, expires_at)
 
-    def grants_of(self, patient: str) -> list[GrantView]:
-        """The patient's grants as they stand, revoked ones left out, newest grantee first.
-
-        Replayed from the patient's grant events (every change of a grant emits one), so a
-        patient with a thousand grants costs five event queries, not a thousand calls."""
+    def grants_of(self, patient: str, limit: int | None = None) -> list[GrantView]:
+        """The patient's grants as they stand, revoked ones left out, newest grantee first: all,
+        or those among the newest `limit` grantees (found from recent blocks back, so a page
+        costs what a page holds). Grant states and roles come in two batch requests."""
         patient = checksum(patient)
-        changes = [(name, event) for name in ("AccessGranted", "AccessRenewed", "AccessNarrowed", "AccessRevoked")
-                   for event in self.chain.events(name, patient=patient)]
-        changes.sort(key=lambda item: (item[1]["blockNumber"], item[1]["logIndex"]))
-        grants: dict[str, dict] = {}
-        for name, event in changes:
-            args = event["args"]
-            if name == "AccessRevoked":
-                grants.pop(args["grantee"], None)
-                continue
-            grant = grants.pop(args["grantee"], {}) if name == "AccessGranted" else grants[args["grantee"]]
-            grant.update({key: args[key] for key in ("categories", "canWrite", "expiresAt") if key in args})
-            grants[args["grantee"]] = grant  # re-inserted on a new grant: the newest last
-        roles = self._provider_roles()
-        return [GrantView(patient, grantee, roles.get(grantee, "none"), categories_in(grant["categories"]),
-                          grant["canWrite"], grant["expiresAt"])
-                for grantee, grant in reversed(grants.items())]
-
-    def _provider_roles(self) -> dict[str, str]:
-        roles = {e["args"]["hospital"]: "hospital" for e in self.chain.events("HospitalRegistered")}
-        roles.update({e["args"]["doctor"]: "doctor" for e in self.chain.events("DoctorRegistered")})
-        return roles
+        events = self._newest_events(["AccessGranted"], limit, patient=patient)
+        grantees = list(dict.fromkeys(event["args"]["grantee"] for _, event in reversed(events)))[:limit]
+        states = self.chain.call_many("grantOf", [(patient, grantee) for grantee in grantees])
+        roles = self.chain.call_many("participantOf", [(grantee,) for grantee in grantees])
+        views = [GrantView(patient, grantee, ROLES[role[0]], categories_in(mask), can_write, expires_at)
+                 for grantee, (expires_at, mask, can_write), role in zip(grantees, states, roles)]
+        return [view for view in views if view.expires_at != 0]
 
     def patients_of(self, doctor: str) -> list[PatientAccess]:
         """Everyone who granted the doctor, or the doctor's hospital, access (live or lapsed)."""
@@ -496,15 +481,7 @@ class CareChain:
         first: all of them, or the newest `limit`, found by searching back from the latest block
         in growing windows, so a page costs what the recent history costs, not the whole."""
         patient = checksum(patient)
-        latest, span = self.chain.latest_block(), 1024
-        while True:
-            start = max(self.chain.deploy_block, latest - span + 1) if limit else self.chain.deploy_block
-            found = [(name, event) for name in AUDIT_KINDS for event in
-                     self.chain.events(name, from_block=start, patient=patient)]
-            if not limit or len(found) >= limit or start == self.chain.deploy_block:
-                break
-            span *= 4
-        found.sort(key=lambda item: (item[1]["blockNumber"], item[1]["logIndex"]))
+        found = self._newest_events(list(AUDIT_KINDS), limit, patient=patient)
         found = found[-limit:] if limit else found
         times = self.chain.block_times(event["blockNumber"] for _, event in found)
         trail = []
@@ -518,6 +495,21 @@ class CareChain:
             trail.append(AuditEvent(times[event["blockNumber"]], event["blockNumber"], AUDIT_KINDS[name], actor,
                                     details))
         return trail
+
+    def _newest_events(self, names: list[str], limit: int | None, **indexed) -> list[tuple[str, dict]]:
+        """(name, event) of the events `names` matching `indexed`, oldest first: all of them, or at
+        least the newest `limit` (when there are so many), searched back from the latest block in
+        growing windows."""
+        first, latest = self.chain.deploy_block, self.chain.latest_block()
+        span = max(256, 2 * (limit or 0))
+        while True:
+            start = max(first, latest - span + 1) if limit else first
+            found = [(name, event) for name in names for event in self.chain.events(name, from_block=start, **indexed)]
+            if not limit or len(found) >= limit or start == first:
+                break
+            span *= 4
+        found.sort(key=lambda item: (item[1]["blockNumber"], item[1]["logIndex"]))
+        return found
 
     def record_numbers(self, patient: str, digests) -> dict[bytes, int]:
         """The numbers of some of a patient's records, from one event query."""

@@ -113,3 +113,10 @@ def test_the_grants_list_replayed_from_events_matches_the_chain(carechain, peopl
     listed = carechain.grants_of(patient.address)
     assert [view.grantee for view in listed] == [people.hospital.address, people.doctor.address]
     assert listed == [carechain.grant_of(patient.address, view.grantee) for view in listed]
+
+
+def test_a_page_of_grants_is_the_newest_grantees(carechain, people, patient):
+    for grantee in (people.doctor, people.hospital, people.colleague):
+        carechain.grant(patient, grantee.address, [0], False, days_from_now(carechain, 5))
+    assert [view.grantee for view in carechain.grants_of(patient.address, limit=2)] == [
+        people.colleague.address, people.hospital.address]

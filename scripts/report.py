@@ -1,0 +1,75 @@
+"""`make report`: runs every benchmark and writes one markdown report, reports/benchmark.md:
+gas per operation (against the targets and the floor), end-to-end latency and throughput, the
+scale benchmark and the web app's memory under load. Each part starts services of its own.
+Paste the output into the README's "Benchmark report" section.
+"""
+
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from app.carechain.flows import CareChain
+from scripts import benchmark, scale_benchmark, web_load
+from scripts.localchain import ROOT
+from scripts.services import throwaway_stack
+
+REPORT = ROOT / "reports" / "benchmark.md"
+
+
+def gas_table() -> str:
+    result = subprocess.run([str(Path(sys.executable).parent / "brownie"), "run", "scripts/gas_report.py",
+                             "--network", "carechain-test"], cwd=ROOT, capture_output=True, text=True, check=True)
+    lines = result.stdout.splitlines()
+    table = [line for line in lines if line.startswith("|")]
+    notes = [line for line in lines if line.startswith("Access checks")]
+    return "\n".join(table + [""] + notes)
+
+
+def on_own_stack(run) -> str:
+    """Runs `run(settings)` on a fresh chain and IPFS node."""
+    with tempfile.TemporaryDirectory(prefix="carechain-report-") as root:
+        services, settings = throwaway_stack(Path(root), benchmark.BENCH_IPFS)
+        try:
+            return run(settings)
+        finally:
+            services.stop()
+
+
+def with_carechain(run):
+    def connected(settings):
+        carechain = CareChain.connect(settings)
+        try:
+            return run(carechain)
+        finally:
+            carechain.close()
+    return connected
+
+
+def main() -> int:
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        ("Gas per operation (local chain, hardfork shanghai; floor: 21,000 per transaction plus "
+         "22,100 per new storage slot)", gas_table),
+        ("Latency and throughput (end to end: chain, IPFS node, cryptography)",
+         lambda: on_own_stack(with_carechain(benchmark.run))),
+        ("Scale", lambda: on_own_stack(with_carechain(scale_benchmark.run))),
+        ("Web app memory", lambda: on_own_stack(web_load.run)),
+    ]
+    sections = [f"Measured {when} on {platform.machine()} with {os.cpu_count()} cores, "
+                f"Python {platform.python_version()}."]
+    for title, produce in parts:
+        print(f"running: {title} ...", flush=True)
+        sections.append(f"### {title}\n\n{produce()}")
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text("\n\n".join(sections) + "\n")
+    print(REPORT.read_text())
+    print(f"written to {REPORT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
