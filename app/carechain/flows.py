@@ -395,10 +395,12 @@ class CareChain:
         or those among the newest `limit` grantees (found from recent blocks back, so a page
         costs what a page holds). Grant states and roles come in two batch requests."""
         patient = checksum(patient)
-        events = self._newest_events(["AccessGranted"], limit, patient=patient)
-        grantees = list(dict.fromkeys(event["args"]["grantee"] for _, event in reversed(events)))[:limit]
-        states = self.chain.call_many("grantOf", [(patient, grantee) for grantee in grantees])
-        roles = self.chain.call_many("participantOf", [(grantee,) for grantee in grantees])
+        events = self._newest_events(["AccessGranted"], limit, raw=True, patient=patient)
+        grantees = list(dict.fromkeys(to_checksum_address(bytes(event["topics"][2])[-20:])
+                                      for _, event in reversed(events)))[:limit]
+        results = self.chain.call_many([("grantOf", (patient, grantee)) for grantee in grantees] +
+                                       [("participantOf", (grantee,)) for grantee in grantees])
+        states, roles = results[:len(grantees)], results[len(grantees):]
         views = [GrantView(patient, grantee, ROLES[role[0]], categories_in(mask), can_write, expires_at)
                  for grantee, (expires_at, mask, can_write), role in zip(grantees, states, roles)]
         return [view for view in views if view.expires_at != 0]
@@ -496,15 +498,17 @@ class CareChain:
                                     details))
         return trail
 
-    def _newest_events(self, names: list[str], limit: int | None, **indexed) -> list[tuple[str, dict]]:
+    def _newest_events(self, names: list[str], limit: int | None, raw: bool = False,
+                       **indexed) -> list[tuple[str, dict]]:
         """(name, event) of the events `names` matching `indexed`, oldest first: all of them, or at
         least the newest `limit` (when there are so many), searched back from the latest block in
-        growing windows."""
+        growing windows; `raw` leaves them undecoded."""
+        query = self.chain.raw_events if raw else self.chain.events
         first, latest = self.chain.deploy_block, self.chain.latest_block()
         span = max(256, 2 * (limit or 0))
         while True:
             start = max(first, latest - span + 1) if limit else first
-            found = [(name, event) for name in names for event in self.chain.events(name, from_block=start, **indexed)]
+            found = [(name, event) for name in names for event in query(name, from_block=start, **indexed)]
             if not limit or len(found) >= limit or start == first:
                 break
             span *= 4

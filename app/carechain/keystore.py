@@ -5,6 +5,7 @@ memory of the process that holds the password."""
 import json
 import os
 import secrets
+import threading
 from pathlib import Path
 
 from eth_account import Account
@@ -14,6 +15,9 @@ from eth_utils import is_address, to_checksum_address
 from app.carechain.errors import InvalidInput, UnknownAccount, WrongPassword
 
 MIN_PASSWORD_LENGTH = 8
+# scrypt as eth-account runs it takes 256 MB and most of a second per key: at most two at once per
+# process, so a burst of logins queues instead of exhausting memory.
+SCRYPT_SLOTS = threading.BoundedSemaphore(2)
 
 
 class Keystore:
@@ -58,7 +62,9 @@ class Keystore:
     def _store(self, account: LocalAccount, password: str) -> LocalAccount:
         if len(password) < MIN_PASSWORD_LENGTH:
             raise InvalidInput(f"choose a password of at least {MIN_PASSWORD_LENGTH} characters")
-        self._write(account.address, Account.encrypt(account.key, password))
+        with SCRYPT_SLOTS:
+            keystore = Account.encrypt(account.key, password)
+        self._write(account.address, keystore)
         return account
 
     def _path(self, address: str) -> Path:
@@ -87,7 +93,8 @@ class Keystore:
 
 def _decrypt(keystore: dict, password: str) -> bytes:
     try:
-        return Account.decrypt(keystore, password)
+        with SCRYPT_SLOTS:
+            return Account.decrypt(keystore, password)
     except ValueError as error:
         if "MAC mismatch" in str(error):
             raise WrongPassword("wrong password for this account") from None
