@@ -76,16 +76,29 @@ def run(carechain: CareChain) -> str:
     return "\n".join(rows) + f"\n\nSmall uploads: {throughput}."
 
 
-def main() -> int:
+def on_own_stack(run):
+    """`run(settings)` on a fresh chain and IPFS node of its own (in a temporary folder)."""
     with tempfile.TemporaryDirectory(prefix="carechain-bench-") as root:
         services, settings = throwaway_stack(Path(root), BENCH_IPFS)
         try:
-            carechain = CareChain.connect(settings)
-            report = run(carechain)
-            carechain.close()
+            return run(settings)
         finally:
             services.stop()
-    print(f"\n{report}")
+
+
+def with_carechain(run):
+    """Adapts `run(carechain)` to `on_own_stack`."""
+    def connected(settings):
+        carechain = CareChain.connect(settings)
+        try:
+            return run(carechain)
+        finally:
+            carechain.close()
+    return connected
+
+
+def main() -> int:
+    print(f"\n{on_own_stack(with_carechain(run))}")
     return 0
 
 

@@ -8,14 +8,11 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from app.carechain.flows import CareChain
 from scripts import benchmark, scale_benchmark, web_load
 from scripts.localchain import ROOT
-from scripts.services import throwaway_stack
 
 REPORT = ROOT / "reports" / "benchmark.md"
 
@@ -29,35 +26,15 @@ def gas_table() -> str:
     return "\n".join(table + [""] + notes)
 
 
-def on_own_stack(run) -> str:
-    """Runs `run(settings)` on a fresh chain and IPFS node."""
-    with tempfile.TemporaryDirectory(prefix="carechain-report-") as root:
-        services, settings = throwaway_stack(Path(root), benchmark.BENCH_IPFS)
-        try:
-            return run(settings)
-        finally:
-            services.stop()
-
-
-def with_carechain(run):
-    def connected(settings):
-        carechain = CareChain.connect(settings)
-        try:
-            return run(carechain)
-        finally:
-            carechain.close()
-    return connected
-
-
 def main() -> int:
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
         ("Gas per operation (local chain, hardfork shanghai; floor: 21,000 per transaction plus "
          "22,100 per new storage slot)", gas_table),
         ("Latency and throughput (end to end: chain, IPFS node, cryptography)",
-         lambda: on_own_stack(with_carechain(benchmark.run))),
-        ("Scale", lambda: on_own_stack(with_carechain(scale_benchmark.run))),
-        ("Web app memory", lambda: on_own_stack(web_load.run)),
+         lambda: benchmark.on_own_stack(benchmark.with_carechain(benchmark.run))),
+        ("Scale", lambda: benchmark.on_own_stack(benchmark.with_carechain(scale_benchmark.run))),
+        ("Web app memory", lambda: benchmark.on_own_stack(web_load.run)),
     ]
     sections = [f"Measured {when} on {platform.machine()} with {os.cpu_count()} cores, "
                 f"Python {platform.python_version()}."]

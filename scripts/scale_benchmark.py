@@ -8,17 +8,14 @@ transactions with explicit nonces and gas, so building takes minutes, not hours.
 
 import os
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from eth_account import Account
 
 from app.carechain import crypto
 from app.carechain.flows import CareChain
 from scripts import localchain
-from scripts.benchmark import BENCH_IPFS, percentile, timed
-from scripts.services import throwaway_stack
+from scripts.benchmark import on_own_stack, percentile, timed, with_carechain
 
 RECORDS = int(os.environ.get("SCALE_RECORDS", 10_000))
 GRANTS = int(os.environ.get("SCALE_GRANTS", 1_000))
@@ -93,15 +90,7 @@ def run(carechain: CareChain) -> str:
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="carechain-scale-") as root:
-        services, settings = throwaway_stack(Path(root), BENCH_IPFS)
-        try:
-            carechain = CareChain.connect(settings)
-            report = run(carechain)
-            carechain.close()
-        finally:
-            services.stop()
-    print(f"\n{report}")
+    print(f"\n{on_own_stack(with_carechain(run))}")
     return 0
 
 

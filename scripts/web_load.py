@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -20,8 +19,7 @@ from app.carechain.flows import CareChain
 from app.carechain.keystore import Keystore
 from app.carechain.records import Category, document, vital_sign
 from scripts import localchain
-from scripts.benchmark import BENCH_IPFS, percentile
-from scripts.services import throwaway_stack
+from scripts.benchmark import on_own_stack, percentile
 
 PORT = 5207
 PASSWORD = "load-test-password"
@@ -126,13 +124,7 @@ def run(settings) -> str:
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="carechain-load-") as root:
-        services, settings = throwaway_stack(Path(root), BENCH_IPFS)
-        try:
-            report = run(settings)
-        finally:
-            services.stop()
-    print(f"\n{report}")
+    print(f"\n{on_own_stack(run)}")
     return 0
 
 
