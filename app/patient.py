@@ -1,6 +1,6 @@
-"""The patient's pages: records (list, view, add), grants (give, renew, revoke) and the audit
-trail. Everything is read from the chain and IPFS at request time; only summaries of records the
-patient already decrypted are kept, in the session's memory."""
+"""The patient's pages: records (list, view, add), grants (give, renew, narrow, revoke) and the
+audit trail. Everything is read from the chain and IPFS at request time; only summaries of
+records the patient already decrypted are kept, in the session's memory."""
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
@@ -86,8 +86,7 @@ def grant():
         except (InvalidInput, TransactionFailed) as error:
             form.form_errors.append(sentence(error))
         else:
-            flash(f"{display_name(view.grantee)} may now {_rights(view.can_write)} your "
-                  f"{_labels(view.categories)} records until {when(view.expires_at)}. {backend.mined()}", "success")
+            flash(f"{_scope(view)} until {when(view.expires_at)}. {backend.mined()}", "success")
             return redirect(url_for("patient.grants"))
     return _grants_page(form, 400)
 
@@ -122,8 +121,7 @@ def narrow(grantee):
         except (InvalidInput, TransactionFailed) as error:
             flash(f"Not narrowed: {error}.", "error")
         else:
-            flash(f"{display_name(view.grantee)} may now {_rights(view.can_write)} your "
-                  f"{_labels(view.categories)} records. {backend.mined()}", "success")
+            flash(f"{_scope(view)}. {backend.mined()}", "success")
     else:
         flash(f"Not narrowed: {' '.join(e for errors in form.errors.values() for e in errors)}", "error")
     return redirect(url_for("patient.grants"))
@@ -230,6 +228,10 @@ def _describe(event, numbers: dict) -> str:
         return (f"record #{numbers.get(details['oldDigest'], '?')} was re-encrypted as "
                 f"#{numbers.get(details['newDigest'], '?')}")
     return f"record #{numbers.get(details['digest'], '?')} was read"
+
+
+def _scope(view) -> str:
+    return f"{display_name(view.grantee)} may now {_rights(view.can_write)} your {_labels(view.categories)} records"
 
 
 def _rights(can_write: bool) -> str:
