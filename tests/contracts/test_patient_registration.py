@@ -1,7 +1,6 @@
 """Patients register themselves once, with a public key that provably belongs to them."""
 
 import brownie
-from brownie import chain
 from conftest import public_key, typed_error
 
 PATIENT, NONE = 1, 0
