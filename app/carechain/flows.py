@@ -227,8 +227,8 @@ class CareChain:
         author, category, added_at, superseded_by = self.chain.call("recordOf", patient, digest)
         if author == ZERO_ADDRESS:
             return None
-        return RecordEntry(patient, bytes(digest), self._number_of(patient, digest), author, Category(category),
-                           added_at, superseded_by)
+        number = self.record_numbers(patient, [digest]).get(bytes(digest), 0)
+        return RecordEntry(patient, bytes(digest), number, author, Category(category), added_at, superseded_by)
 
     def records(self, patient: str, first: int = 1, limit: int = 100) -> list[RecordEntry]:
         """One page of a patient's index, oldest first (numbers from 1, at most 100 a page)."""
@@ -384,26 +384,26 @@ class CareChain:
         return rotated
 
     def grant_of(self, patient: str, grantee: str) -> GrantView:
-        patient, grantee = checksum(patient), checksum(grantee, "grantee address")
-        expires_at, mask, can_write = self.chain.call("grantOf", patient, grantee)
-        participant = self.participant(grantee)
-        return GrantView(patient, grantee, participant.role if participant else "none", categories_in(mask),
-                         can_write, expires_at)
+        return self._grant_views(checksum(patient), [checksum(grantee, "grantee address")])[0]
 
     def grants_of(self, patient: str, limit: int | None = None) -> list[GrantView]:
         """The patient's grants as they stand, revoked ones left out, newest grantee first: all,
         or those among the newest `limit` grantees (found from recent blocks back, so a page
-        costs what a page holds). Grant states and roles come in two batch requests."""
+        costs what a page holds)."""
         patient = checksum(patient)
         events = self._newest_events(["AccessGranted"], limit, raw=True, patient=patient)
         grantees = list(dict.fromkeys(to_checksum_address(bytes(event["topics"][2])[-20:])
                                       for _, event in reversed(events)))[:limit]
+        return [view for view in self._grant_views(patient, grantees) if view.expires_at != 0]
+
+    def _grant_views(self, patient: str, grantees: list[str]) -> list[GrantView]:
+        """The grants of `patient` to `grantees` (revoked ones with expiry 0), with the grantees'
+        roles, from one batch request."""
         results = self.chain.call_many([("grantOf", (patient, grantee)) for grantee in grantees] +
                                        [("participantOf", (grantee,)) for grantee in grantees])
         states, roles = results[:len(grantees)], results[len(grantees):]
-        views = [GrantView(patient, grantee, ROLES[role[0]], categories_in(mask), can_write, expires_at)
-                 for grantee, (expires_at, mask, can_write), role in zip(grantees, states, roles)]
-        return [view for view in views if view.expires_at != 0]
+        return [GrantView(patient, grantee, ROLES[role[0]], categories_in(mask), can_write, expires_at)
+                for grantee, (expires_at, mask, can_write), role in zip(grantees, states, roles)]
 
     def patients_of(self, doctor: str) -> list[PatientAccess]:
         """Everyone who granted the doctor, or the doctor's hospital, access (live or lapsed)."""
@@ -516,7 +516,8 @@ class CareChain:
         return found
 
     def record_numbers(self, patient: str, digests) -> dict[bytes, int]:
-        """The numbers of some of a patient's records, from one event query."""
+        """The numbers of some of a patient's records, from one event query; numbers never
+        change, so they are cached."""
         patient = checksum(patient)
         wanted = [bytes(d) for d in set(digests) if (patient, bytes(d)) not in self._numbers]
         if wanted:
@@ -561,15 +562,6 @@ class CareChain:
             if digest != NO_DIGEST:
                 self.store.unpin(digest)
             raise
-
-    def _number_of(self, patient: str, digest: bytes) -> int:
-        """A record's number, from its RecordAdded event; it never changes, so it is cached."""
-        if (patient, digest) not in self._numbers:
-            events = self.chain.events("RecordAdded", patient=patient, digest=digest)
-            if not events:
-                return 0
-            self._numbers[patient, digest] = events[0]["args"]["number"]
-        return self._numbers[patient, digest]
 
     def _require_role(self, address: str, role: str) -> str:
         participant = self.participant(address)
