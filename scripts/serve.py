@@ -40,12 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     except CareChainError as error:
         print(f"refusing to start: {error}", file=sys.stderr)
         return 1
-    server = create_server(create_app({"CARECHAIN": settings}), host=options.host, port=options.port, threads=8)
+    server = serve(create_app({"CARECHAIN": settings}), options.host, options.port)
     print(f"serving CareChain on http://{options.host}:{options.port}/", flush=True)
     try:
-        server.run()
+        threading.Event().wait()  # serve until interrupted
     except KeyboardInterrupt:
         pass
+    finally:
+        server.close()
     return 0
 
 

@@ -82,11 +82,8 @@ def browse(base: str, account, pages: list[str], until: float, latencies: list, 
 
 def run(settings) -> str:
     patients, doctor = prepare(settings)
-    environment = {**os.environ, "CARECHAIN_RPC_URL": settings.rpc_url, "CARECHAIN_MANIFEST": str(settings.manifest),
-                   "CARECHAIN_IPFS_API": settings.ipfs_api, "CARECHAIN_KEYSTORES": str(settings.keystores),
-                   "CARECHAIN_DIRECTORY": str(settings.directory)}
-    server = subprocess.Popen([sys.executable, "-m", "scripts.serve", "--port", str(PORT)],
-                              cwd=localchain.ROOT, env=environment, stdout=subprocess.DEVNULL)
+    server = subprocess.Popen([sys.executable, "-m", "scripts.serve", "--port", str(PORT)], cwd=localchain.ROOT,
+                              env={**os.environ, **settings.to_environment()}, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{PORT}"
     try:
         for _ in range(100):

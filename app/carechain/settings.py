@@ -36,3 +36,13 @@ class Settings:
             keystores=Path(environ.get("CARECHAIN_KEYSTORES", localchain.ROOT / "data" / "keystores")),
             directory=Path(environ.get("CARECHAIN_DIRECTORY", localchain.ROOT / "data" / "providers.json")),
         )
+
+    def to_environment(self) -> dict[str, str]:
+        """The variables `from_environment` reads these settings back from (for a child process)."""
+        return {
+            "CARECHAIN_RPC_URL": self.rpc_url,
+            "CARECHAIN_MANIFEST": str(self.manifest),
+            "CARECHAIN_IPFS_API": self.ipfs_api,
+            "CARECHAIN_KEYSTORES": str(self.keystores),
+            "CARECHAIN_DIRECTORY": str(self.directory),
+        }

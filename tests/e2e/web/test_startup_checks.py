@@ -1,6 +1,7 @@
 """`python -m scripts.serve` refuses to start against a chain whose id or contract code does not
 match the deployment manifest, and serves when they match."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -15,16 +16,10 @@ from scripts.localchain import ROOT
 PORT = 5106
 
 
-def environment(settings, manifest):
-    return {**os.environ, "CARECHAIN_RPC_URL": settings.rpc_url, "CARECHAIN_MANIFEST": str(manifest),
-            "CARECHAIN_IPFS_API": settings.ipfs_api, "CARECHAIN_KEYSTORES": str(settings.keystores),
-            "CARECHAIN_DIRECTORY": str(settings.directory)}
-
-
 def serve(settings, manifest):
     return subprocess.Popen([sys.executable, "-m", "scripts.serve", "--port", str(PORT)], cwd=ROOT,
-                            env=environment(settings, manifest), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            env={**os.environ, **dataclasses.replace(settings, manifest=manifest).to_environment()},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 @pytest.mark.parametrize("change, message", [
