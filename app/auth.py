@@ -3,10 +3,12 @@ keystore, log in and out. Patients register on chain themselves once their key i
 doctors and hospitals ask the administrator, who registers them."""
 
 import io
+import unicodedata
+from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
 
-from app import backend
+from app import backend, throttle
 from app.accounts import log_in, log_out, login_required, role
 from app.carechain import crypto
 from app.carechain.directory import provider_entry
@@ -15,6 +17,7 @@ from app.carechain.flows import checksum
 from app.forms import ActionForm, BackupForm, ImportKeyForm, ImportKeystoreForm, LoginForm, SignupForm
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
+bp.record_once(lambda state: throttle.init_app(state.app))
 
 HOMES = {"admin": "admin.overview", "patient": "patient.dashboard", "doctor": "doctor.patients",
          "hospital": "doctor.patients", "none": "auth.welcome"}
@@ -31,11 +34,13 @@ def home():
 def signup():
     form = SignupForm()
     if form.validate_on_submit():
+        throttle.check_signup()
         try:
             account = backend.keystore().create(form.password.data)
         except InvalidInput as error:
             form.password.errors.append(str(error))
         else:
+            throttle.signed_up()
             if form.kind.data != "patient":
                 backend.directory().add(provider_entry(account.address, form.name.data, form.kind.data,
                                                        crypto.public_key_of(account.key)))
@@ -49,20 +54,33 @@ def signup():
 def welcome():
     """A new account's first page: its address, the keystore download, and registration."""
     if role() != "none":
+        if request.method == "POST":  # sent again, or from another tab, after registering
+            flash("You are already registered.", "info")
         return redirect(url_for("auth.home"))
     account = g.user.account
     request_ = backend.directory().get(account.address)
     form = BackupForm()
     if form.validate_on_submit():
         if request_ is None:
-            backend.fund(account.address)
-            backend.get_carechain().register_patient(account)
-            flash(f"You are registered as a patient. {backend.mined()}", "success")
-            return redirect(url_for("patient.dashboard"))
+            return _register_patient(account)
         flash("Thank you. The administrator will register you; this page changes once they have.", "success")
         return redirect(url_for("auth.welcome"))
     return render_template("auth/welcome.html", form=form, provider=request_,
                            public_key=crypto.public_key_of(account.key).hex()), 400 if form.errors else 200
+
+
+def _register_patient(account):
+    """Funds and registers the account once, however many times the form is sent at once: a
+    concurrent post waits for the first, then finds the account registered."""
+    with backend.account_lock(account.address):
+        carechain = backend.get_carechain()
+        if carechain.participant(account.address) is None:
+            backend.fund(account.address)
+            carechain.register_patient(account)
+            flash(f"You are registered as a patient. {backend.mined()}", "success")
+        else:
+            flash("You are already registered as a patient.", "info")
+    return redirect(url_for("patient.dashboard"))
 
 
 @bp.get("/keystore")
@@ -80,12 +98,17 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            account = backend.keystore().unlock(checksum(form.address.data.strip()), form.password.data)
+            address = checksum(form.address.data.strip())
+            throttle.check_login(address)
+            account = backend.keystore().unlock(address, form.password.data)
         except InvalidInput as error:
             form.address.errors.append(str(error))
         except (WrongPassword, UnknownAccount):
+            # Counted alike, as they take alike: neither tells whether the address has an account here.
+            throttle.login_failed(address)
             form.password.errors.append("No account with this address and password on this server.")
         else:
+            throttle.login_succeeded(address)
             log_in(account)
             return redirect(_local(request.args.get("next")) or url_for("auth.home"))
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
@@ -108,6 +131,7 @@ def import_account():
 def import_key():
     form = ImportKeyForm(prefix="key")
     if form.validate_on_submit():
+        throttle.check_signup()
         try:
             account = backend.keystore().import_key(form.private_key.data, form.password.data)
         except InvalidInput as error:
@@ -121,6 +145,7 @@ def import_key():
 def import_keystore():
     form = ImportKeystoreForm(prefix="file")
     if form.validate_on_submit():
+        throttle.check_signup()
         try:
             account = backend.keystore().import_keystore(form.keystore.data.read(1 << 20), form.password.data)
         except InvalidInput as error:
@@ -133,6 +158,7 @@ def import_keystore():
 
 
 def _imported(account):
+    throttle.signed_up()  # an imported key is a new account here too, which the faucet may fund
     log_in(account)
     flash(f"Account {account.address} imported.", "success")
     return redirect(url_for("auth.home"))
@@ -144,7 +170,13 @@ def _import_page(key_form, keystore_form):
 
 
 def _local(target: str | None) -> str | None:
-    """Only same-site paths are followed after login."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """Only same-site paths are followed after login. Browsers drop tabs and newlines from a
+    location and read a backslash as a slash ("/%09/evil.example" becomes "//evil.example"), so
+    any of those, or any other control or space character, refuses the target; so do two or more
+    leading slashes, which browsers read as another host ("///evil.example" too)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if any(char.isspace() or char == "\\" or unicodedata.category(char).startswith("C") for char in target):
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target

@@ -1,5 +1,14 @@
 """The chain and IPFS connection, opened once per request that needs it and closed on teardown
-(as flaskr's db.py does for its database), plus the keystores and the provider directory."""
+(as flaskr's db.py does for its database), plus the keystores, the provider directory and the
+faucet."""
+
+import json
+import os
+import tempfile
+import threading
+import time
+import weakref
+from pathlib import Path
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -40,10 +49,59 @@ def faucet() -> LocalAccount | None:
 
 
 def fund(address: str) -> None:
-    """Gives a new account ether for gas, where gas costs ether."""
+    """Gives a new account ether for gas, where gas costs ether: once per account, ever."""
     account = faucet()
-    if account is not None:
-        get_carechain().fund(account, address)
+    if account is None:
+        return
+    ledger = FaucetLedger(current_app.config["CARECHAIN"].keystores.parent / "faucet.json")
+    with account_lock(address):
+        if address not in ledger:
+            get_carechain().fund(account, address)
+            ledger.add(address)
+
+
+_account_locks = weakref.WeakValueDictionary()
+_account_locks_guard = threading.Lock()
+
+
+def account_lock(address: str) -> threading.RLock:
+    """One lock per account in this process, for steps that must not run twice at once for it
+    (funding, registering); kept only while someone holds it."""
+    with _account_locks_guard:
+        lock = _account_locks.get(address)
+        if lock is None:
+            lock = _account_locks[address] = threading.RLock()
+        return lock
+
+
+class FaucetLedger:
+    """The accounts the faucet has funded (address -> unix time), in a JSON file beside the
+    keystores, so that no account is funded twice, even across restarts."""
+
+    _lock = threading.Lock()  # one reader or writer at a time in this process
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __contains__(self, address: str) -> bool:
+        with self._lock:
+            return address in self._read()
+
+    def add(self, address: str) -> None:
+        with self._lock:
+            funded = self._read()
+            funded[address] = int(time.time())
+            # Written whole to a temporary file, then renamed over: a crash leaves the old or the new.
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", dir=self.path.parent, suffix=".tmp", delete=False) as file:
+                json.dump(funded, file, indent=1, sort_keys=True)
+            os.replace(file.name, self.path)
+
+    def _read(self) -> dict:
+        try:
+            return json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return {}
 
 
 def mined() -> str:

@@ -2,9 +2,10 @@
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, TooManyRequests
 
 from app.carechain.errors import AccessDenied, CareChainError, IntegrityError, ServiceUnavailable
+from app.carechain.keystore import Busy
 from app.carechain.records import MAX_ATTACHMENT_SIZE
 from app.views import sentence
 
@@ -18,6 +19,17 @@ def init_app(app: Flask) -> None:
     def service_unavailable(error):
         return page(503, "The records network is not reachable",
                     f"{error}. Nothing was changed and your records are safe; try again in a minute.")
+
+    @app.errorhandler(Busy)
+    def busy(error):
+        body, status = page(503, "The server is busy", "Many people are logging in or signing up right now. "
+                                                         "Nothing was done; try again in a moment.")
+        return body, status, {"Retry-After": "5"}
+
+    @app.errorhandler(TooManyRequests)
+    def too_many(error):
+        body, status = page(429, "Please wait", error.description)
+        return body, status, {"Retry-After": str(error.retry_after)}
 
     @app.errorhandler(AccessDenied)
     def access_denied(error):

@@ -2,6 +2,8 @@
 per account. A private key never touches the disk in the clear; it exists unlocked only in the
 memory of the process that holds the password."""
 
+import contextlib
+import functools
 import json
 import os
 import secrets
@@ -12,12 +14,37 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, to_checksum_address
 
-from app.carechain.errors import InvalidInput, UnknownAccount, WrongPassword
+from app.carechain.errors import CareChainError, InvalidInput, UnknownAccount, WrongPassword
 
 MIN_PASSWORD_LENGTH = 8
+
+
+class Busy(CareChainError):
+    """Too many keys are waiting to be unlocked or stored in this process; nothing was done."""
+
+
+class ScryptSlots:
+    """At most `running` scrypt runs at once, and at most `waiting` more queued for a slot; anyone
+    beyond that is refused at once (Busy) rather than queued for ever."""
+
+    def __init__(self, running: int, waiting: int):
+        self._running = threading.BoundedSemaphore(running)
+        self._admitted = threading.BoundedSemaphore(running + waiting)
+
+    def __enter__(self):
+        if not self._admitted.acquire(blocking=False):
+            raise Busy("the server is busy with other logins and sign-ups; try again in a moment")
+        self._running.acquire()
+
+    def __exit__(self, *_exception):
+        self._running.release()
+        self._admitted.release()
+
+
 # scrypt as eth-account runs it takes 256 MB and most of a second per key: at most two at once per
-# process, so a burst of logins queues instead of exhausting memory.
-SCRYPT_SLOTS = threading.BoundedSemaphore(2)
+# process, so a burst of logins queues instead of exhausting memory, and a short queue, so that a
+# flood of them is turned away instead of making everyone wait.
+SCRYPT_SLOTS = ScryptSlots(running=2, waiting=6)
 
 
 class Keystore:
@@ -51,7 +78,15 @@ class Keystore:
         return account
 
     def unlock(self, address: str, password: str) -> LocalAccount:
-        return Account.from_key(_decrypt(self._read(address), password))
+        try:
+            keystore = self._read(address)
+        except UnknownAccount:
+            # The same scrypt run as for a known account, so that timing does not tell which
+            # addresses have a keystore here.
+            with contextlib.suppress(WrongPassword):
+                _decrypt(_decoy_keystore(), password)
+            raise
+        return Account.from_key(_decrypt(keystore, password))
 
     def addresses(self) -> list[str]:
         return sorted(path.stem for path in self.directory.glob("0x*.json"))
@@ -89,6 +124,13 @@ class Keystore:
         with os.fdopen(descriptor, "w") as file:
             json.dump(keystore, file)
         os.replace(temporary, path)
+
+
+@functools.cache
+def _decoy_keystore() -> dict:
+    """A keystore of a random key under a random password, with the KDF parameters of ours."""
+    with SCRYPT_SLOTS:
+        return Account.encrypt(secrets.token_bytes(32), secrets.token_hex(16))
 
 
 def _decrypt(keystore: dict, password: str) -> bytes:

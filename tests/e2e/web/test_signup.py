@@ -36,6 +36,10 @@ def test_a_patient_signs_up_backs_up_the_key_and_is_registered_on_chain(visitor,
     assert carechain.participant(address).role == "patient"
     assert visitor.get("/auth/").location.endswith("/patient/")
 
+    again = visitor.post("/auth/welcome", {"saved": "y"}, follow_redirects=True)  # sent twice, say
+    assert again.status_code == 200 and "You are already registered" in text(again)
+    assert "<h1>My records</h1>" in text(again)
+
 
 def test_passwords_that_are_short_or_differ_are_refused_and_create_nothing(visitor, stack):
     keystores = stack[1].keystores
