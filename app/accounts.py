@@ -117,13 +117,17 @@ def roles_required(*roles: str):
 
 
 def display_name(address: str | None) -> str:
-    """How an account appears on pages: "you", a provider's name, or a shortened address."""
+    """How an account appears on pages: "you", the name the admin registered for a provider, or
+    a shortened address (also for a sign-up request: anyone can ask for any name)."""
     if not address:
         return "—"
     if g.get("user") and address == g.user.account.address:
         return "you"
-    name = directory().name_of(address)
-    return name or f"{address[:6]}…{address[-4:]}"
+    return directory().name_of(address) or short_address(address)
+
+
+def short_address(address: str) -> str:
+    return f"{address[:6]}…{address[-4:]}"
 
 
 def init_app(app: Flask) -> None:

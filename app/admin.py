@@ -94,7 +94,7 @@ def _overview(form: ProviderForm, status: int = 200):
     if not form.hospital.choices:
         form.hospital.choices = _hospital_choices(providers)
     registered = {provider.address for provider in providers}
-    requests = [entry for entry in backend.directory().providers()
+    requests = [entry for entry in backend.directory().requests()
                 if entry.address not in registered and carechain.participant(entry.address) is None]
     return render_template("admin/overview.html", form=form, providers=providers, requests=requests,
                            action=ActionForm()), status

@@ -42,9 +42,12 @@ def ensure(settings: Settings) -> list[tuple[str, str, str]]:
             account = accounts[index]
             if account.address not in keystore:
                 keystore.import_key(account.key.hex(), PASSWORD)
-            if role in ("hospital", "doctor") and carechain.participant(account.address) is None:
+            if role in ("hospital", "doctor"):
                 entry = provider_entry(account.address, name, role, crypto.public_key_of(account.key))
-                enrol(carechain, directory, admin, entry, accounts[hospital].address if hospital else None)
+                if carechain.participant(account.address) is None:
+                    enrol(carechain, directory, admin, entry, accounts[hospital].address if hospital else None)
+                elif directory.name_of(account.address) != name:
+                    directory.file_registered(entry)  # registered before names were marked registered
             if role == "patient" and carechain.participant(account.address) is None:
                 carechain.register_patient(account)
                 _add_records(carechain, account)

@@ -1,7 +1,12 @@
 """Names of hospitals and doctors, and providers' requests to be registered: public professional
 details kept off chain in one JSON file, since the chain knows providers by address only.
-Nothing in it is about patients."""
+Nothing in it is about patients.
 
+Anyone may sign up under any name, so a sign-up files only a request; a name is shown as a
+provider's only once the admin registered it (`enrol` marks the entry `registered`). Files from
+before that mark hold no `registered` field: their entries count as requests."""
+
+import dataclasses
 import json
 import os
 import threading
@@ -21,6 +26,7 @@ class Provider:
     name: str
     role: str  # the role asked for at sign-up, or given at registration
     public_key: str  # hex, 64 bytes: the provider's encryption key, needed to register it
+    registered: bool = False  # filed by the admin's registration; False: a sign-up request
 
 
 def provider_entry(address: str, name: str, role: str, public_key: bytes) -> Provider:
@@ -48,7 +54,8 @@ class ProviderDirectory:
 
     def add(self, provider: Provider, replace: bool = False) -> Provider:
         """Records a provider's entry; an existing one is kept unless `replace` (the admin's
-        registration is authoritative, a sign-up is not). Returns the entry now on file."""
+        registration, through `enrol`, is authoritative; a sign-up is not). Returns the entry now
+        on file."""
         with self._lock:
             self._entries = None  # re-read under the lock: another request may have written
             entries = self._read()
@@ -57,13 +64,22 @@ class ProviderDirectory:
                 self._write(entries)
             return Provider(**entries[provider.address])
 
+    def file_registered(self, provider: Provider) -> Provider:
+        """Files the name of a provider the admin has registered on chain, over any request."""
+        return self.add(dataclasses.replace(provider, registered=True), replace=True)
+
     def get(self, address: str) -> Provider | None:
         entry = self._read().get(address)
         return Provider(**entry) if entry else None
 
     def name_of(self, address: str) -> str | None:
+        """The name of a registered provider; None for anyone else, requests included."""
         provider = self.get(address)
-        return provider.name if provider else None
+        return provider.name if provider and provider.registered else None
+
+    def requests(self) -> list[Provider]:
+        """Sign-up requests the admin has not registered (yet)."""
+        return [provider for provider in self.providers() if not provider.registered]
 
     def providers(self) -> list[Provider]:
         return [Provider(**entry) for entry in self._read().values()]
@@ -93,4 +109,4 @@ def enrol(carechain, directory: ProviderDirectory, admin, entry: Provider, hospi
         raise InvalidInput("choose the doctor's hospital")
     else:
         carechain.register_doctor(admin, entry.address, hospital, public_key)
-    directory.add(entry, replace=True)
+    directory.file_registered(entry)
