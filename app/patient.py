@@ -2,12 +2,14 @@
 audit trail. Everything is read from the chain and IPFS at request time; only summaries of
 records the patient already decrypted are kept, in the session's memory."""
 
+import re
+
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from app import backend
-from app.accounts import display_name, roles_required
+from app.accounts import display_name, roles_required, short_address
 from app.carechain.errors import IntegrityError, InvalidInput, TransactionFailed
-from app.carechain.flows import RecordEntry, checksum
+from app.carechain.flows import AUDIT_FILTERS, RecordEntry, checksum
 from app.carechain.records import Category
 from app.forms import GrantForm, NarrowForm, RenewForm, RevokeForm, choices
 from app.record_pages import add_record, digest_from, record_forms, send_attachment, show_record
@@ -16,7 +18,8 @@ from app.views import sentence, when
 bp = Blueprint("patient", __name__, url_prefix="/patient")
 
 PAGE_SIZE = 20
-AUDIT_PAGE = 100  # newest events shown
+AUDIT_PAGE = 100  # events per page of the audit trail
+AUDIT_CURSOR = re.compile(r"(\d{1,12})-(\d{1,9})")  # ?before=<block>-<log index>: a page of older events
 GRANTS_PAGE = 50  # newest grantees shown
 RECORD_KINDS = ["vitals", "document", "fhir"]
 
@@ -146,14 +149,23 @@ def revoke(grantee):
 
 @bp.get("/audit")
 def audit():
+    """One page of the audit trail, newest first: all events or one kind (?show=grants|records|reads),
+    paged back with ?before=<block>-<log index>, so no flood of one kind hides anything."""
     carechain = backend.get_carechain()
     patient = g.user.account.address
-    trail = carechain.audit_trail(patient, limit=AUDIT_PAGE)
+    shown = request.args.get("show") if request.args.get("show") in AUDIT_FILTERS else None
+    cursor = AUDIT_CURSOR.fullmatch(request.args.get("before", ""))
+    before = (int(cursor[1]), int(cursor[2])) if cursor else None
+    # One event more than a page tells whether an older page exists.
+    trail = carechain.audit_trail(patient, limit=AUDIT_PAGE + 1, kinds=[shown] if shown else None, before=before)
+    older = len(trail) > AUDIT_PAGE
+    trail = trail[-AUDIT_PAGE:]
     digests = [bytes.fromhex(event.details[key]) for event in trail
                for key in ("digest", "oldDigest", "newDigest") if key in event.details]
     numbers = {digest.hex(): number for digest, number in carechain.record_numbers(patient, digests).items()}
     rows = [(event, _describe(event, numbers)) for event in reversed(trail)]
-    return render_template("patient/audit.html", rows=rows, limit=AUDIT_PAGE)
+    return render_template("patient/audit.html", rows=rows, filters=list(AUDIT_FILTERS), shown=shown,
+                           paged=before is not None, older="{}-{}".format(*trail[0].position) if older else None)
 
 
 def _open(digest: bytes):
@@ -227,7 +239,15 @@ def _describe(event, numbers: dict) -> str:
     if event.kind == "record replaced":
         return (f"record #{numbers.get(details['oldDigest'], '?')} was re-encrypted as "
                 f"#{numbers.get(details['newDigest'], '?')}")
-    return f"record #{numbers.get(details['digest'], '?')} was read"
+    record = f"record #{numbers.get(details['digest'], '?')}"
+    if event.kind == "record disputed":
+        return f"{record} was marked as disputed"
+    if event.kind == "dispute withdrawn":
+        return f"the dispute of {record} was withdrawn"
+    if event.actor_role in ("doctor", "hospital") or event.actor == g.user.account.address:
+        return f"{record} was read by {display_name(event.actor)}"
+    # Older deployments logged reads by anyone: never lend such a reader a name.
+    return f"{record} was read by {short_address(event.actor)} (not a registered provider)"
 
 
 def _scope(view) -> str:

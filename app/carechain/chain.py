@@ -138,18 +138,20 @@ class Chain:
         self.receipts.append(receipt)
         return receipt
 
-    def events(self, event: str, from_block: int | None = None, **indexed) -> list:
-        """Every `event` since `from_block` (default: the deployment) whose indexed arguments
-        equal `indexed` (a list matches any of its values), oldest first."""
+    def events(self, event: str, from_block: int | None = None, to_block: int | None = None, **indexed) -> list:
+        """Every `event` from `from_block` (default: the deployment) to `to_block` (default: the
+        latest) whose indexed arguments equal `indexed` (a list matches any of its values), oldest
+        first."""
         return self._rpc(
             lambda: list(
                 getattr(self.contract.events, event).get_logs(
-                    from_block=max(from_block or 0, self.deploy_block), argument_filters=indexed or None
+                    from_block=max(from_block or 0, self.deploy_block), to_block=to_block,
+                    argument_filters=indexed or None,
                 )
             )
         )
 
-    def raw_events(self, event: str, from_block: int | None = None, **indexed) -> list:
+    def raw_events(self, event: str, from_block: int | None = None, to_block: int | None = None, **indexed) -> list:
         """Like `events`, undecoded: each log's topics hold its indexed arguments (addresses here),
         which is all some pages need, at a fraction of the decoding cost."""
         abi = next(item for item in self.contract.abi if item["type"] == "event" and item["name"] == event)
@@ -160,7 +162,8 @@ class Chain:
         ]
         while topics and topics[-1] is None:
             topics.pop()
-        query = {"address": self.address, "fromBlock": max(from_block or 0, self.deploy_block), "toBlock": "latest",
+        query = {"address": self.address, "fromBlock": max(from_block or 0, self.deploy_block),
+                 "toBlock": "latest" if to_block is None else to_block,
                  "topics": [topic if topic is None else "0x" + bytes(topic).hex() for topic in topics]}
         return self._rpc(lambda: self.w3.eth.get_logs(query))
 
