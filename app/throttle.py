@@ -3,10 +3,12 @@ scrypt run and an attacker a guess) and new accounts (each may be funded by the 
 
 Counted in this process's memory, like the keyring: a restart forgets them. Clients are told
 apart by `request.remote_addr`; behind a reverse proxy, set up werkzeug's ProxyFix so that it is
-the visitor's address rather than the proxy's.
+the visitor's address rather than the proxy's. Each limit is an app config key, read from
+CARECHAIN_<key> in the environment when the app's config does not set it.
 """
 
 import math
+import os
 import threading
 import time
 from collections import deque
@@ -119,5 +121,5 @@ def _minutes(seconds: float) -> str:
 
 def init_app(app: Flask) -> None:
     for name, value in DEFAULTS.items():
-        app.config.setdefault(name, value)
+        app.config.setdefault(name, int(os.environ.get(f"CARECHAIN_{name}", value)))
     app.extensions["throttle"] = Throttle(app.config)
