@@ -3,8 +3,10 @@
 
 PYTHON ?= python3.11
 VENV := .venv
-BIN := $(CURDIR)/$(VENV)/bin
-export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
+# Relative: recipes run in the checkout, whose absolute path may hold spaces, which would split a
+# command's words. PATH takes absolute folders, spaces and all.
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -26,8 +28,9 @@ benchmark: setup
 report: setup
 	$(BIN)/python -m scripts.report
 
+# scripts.toolchain runs a brownie script as `brownie run` does, from a checkout at any path.
 gas-report: setup
-	$(BIN)/brownie run scripts/gas_report.py --network carechain-test
+	$(BIN)/python -m scripts.toolchain run scripts/gas_report.py --network carechain-test
 
 setup: $(VENV)/.installed node_modules/.installed
 	$(BIN)/python -m scripts.toolchain

@@ -1,6 +1,9 @@
 """Deploys CareChain and writes the deployment manifest the Python side reads.
 
-    brownie run scripts/deploy.py --network carechain-local
+    python -m scripts.toolchain run scripts/deploy.py --network carechain-local
+
+(`brownie run scripts/deploy.py --network …` does the same, but only from a checkout whose path
+holds no folder with a dot in its name.)
 
 The deployer becomes the consortium admin. On the local chain it is Ganache's first account;
 on any other network set DEPLOYER_PRIVATE_KEY (hex) to a funded key, and EXPECTED_CHAIN_ID to the

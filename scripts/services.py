@@ -113,8 +113,10 @@ def deployed_manifest(w3: Web3, chain_id: int) -> dict | None:
 
 
 def deploy(network: str = "carechain-local", environment: dict | None = None) -> None:
+    """Runs scripts/deploy.py on `network` (through scripts.toolchain: `brownie run` fails in a
+    checkout whose path holds a dot), in a process of its own, since brownie keeps global state."""
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "brownie"), "run", "scripts/deploy.py", "--network", network],
+        [sys.executable, "-m", "scripts.toolchain", "run", "scripts/deploy.py", "--network", network],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -154,7 +156,7 @@ def main() -> int:
         chain_id = localchain.chain_id(settings)
         manifest = deployed_manifest(w3, chain_id)
         if manifest is None:
-            print("deploying contracts with `brownie run scripts/deploy.py --network carechain-local` ...")
+            print("deploying contracts (scripts/deploy.py on carechain-local) ...")
             deploy()
             manifest = deployed_manifest(w3, chain_id)
             if manifest is None:

@@ -1,19 +1,28 @@
 """Registers the project's toolchain with brownie; idempotent, run by `make setup`.
 
+    python -m scripts.toolchain                                           (make setup)
+    python -m scripts.toolchain run scripts/deploy.py --network NETWORK   (brownie run, for any path)
+
 1. The offline `solc`: a wrapper over solcjs (scripts/solc.js) placed where py-solc-x looks
    for installed compilers, and on the virtualenv's PATH for tools that call `solc` directly.
 2. Three brownie networks generated from ganache.json:
    - carechain-local: the chain `make run` starts (brownie attaches to it, deploys, runs scripts);
    - carechain-test: a throw-away in-memory Ganache that `brownie test` launches itself;
    - carechain-e2e: the chain the library and web tests start themselves (tests/services.py).
+3. `run`: what `brownie run` does, from a checkout at any path. `brownie run` imports a script
+   under a module name made of every folder of its absolute path, so a folder whose name holds a
+   dot (a home folder `jane.doe`) makes it fail; here the script is imported as `scripts.NAME`.
 """
 
+import argparse
+import importlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import brownie
 import yaml
 
 from scripts import localchain
@@ -64,7 +73,9 @@ def wanted_networks(settings: dict) -> dict[str, dict]:
             "environment": "Development",
             "name": "CareChain throw-away Ganache (brownie test)",
             "host": "http://127.0.0.1",
-            "cmd": f"{localchain.GANACHE_BIN} --logging.quiet",
+            # Relative to the checkout, where brownie runs: brownie splits this command at spaces,
+            # and every checkout of this user shares the network settings.
+            "cmd": f"{localchain.GANACHE_BIN.relative_to(ROOT)} --logging.quiet",
             "port": str(port),
             "chain_id": str(chain["chainId"]),
             "network_id": str(chain.get("networkId", chain["chainId"])),
@@ -108,9 +119,35 @@ def configure_networks() -> None:
         print(f"configured brownie network {network_id}")
 
 
+def run(script: Path, network_name: str, function: str = "main"):
+    """Calls `function` of the brownie script `script` (a file under ROOT) connected to
+    `network_name`, as `brownie run` does, and returns its result."""
+    module_name = ".".join(script.resolve().relative_to(ROOT).with_suffix("").parts)
+    # load() compiles what changed with brownie-config.yaml's compiler section but ignores the rest
+    # of the file (gas_price: auto) until load_config(); as in `brownie run`, the contracts then
+    # join the brownie namespace, for `from brownie import CareChain`.
+    carechain = brownie.project.load(ROOT)
+    carechain.load_config()
+    carechain._add_to_main_namespace()
+    brownie.network.connect(network_name)
+    try:
+        return getattr(importlib.import_module(module_name), function)()
+    finally:
+        brownie.network.disconnect()
+
+
 def main() -> None:
-    install_solc()
-    configure_networks()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command")
+    run_command = commands.add_parser("run", help="run a brownie script's main() on a network")
+    run_command.add_argument("script", type=Path)
+    run_command.add_argument("--network", required=True)
+    arguments = parser.parse_args()
+    if arguments.command == "run":
+        run(arguments.script, arguments.network)
+    else:
+        install_solc()
+        configure_networks()
 
 
 if __name__ == "__main__":
