@@ -6,9 +6,11 @@ import {AccessGrants} from "./AccessGrants.sol";
 /**
  * @title RecordIndex
  * @notice The append-only index of each patient's encrypted records. An entry holds the 32-byte
- * sha2-256 digest of the record's IPFS CID, its author, category and time, and which later entry
- * superseded it. Entries are added by the patient or by a doctor holding an unexpired write grant;
- * a correction supersedes an entry, never overwrites it.
+ * sha2-256 digest of the record's IPFS CID, its author, category and time, which later entry
+ * superseded it, and whether the patient disputes it. Entries are added by the patient or by a
+ * doctor holding an unexpired write grant; a correction supersedes an entry, never overwrites it,
+ * and the patient may flag an entry it contests as disputed. Reads are logged by the patient or by
+ * a provider whose grant covers the record.
  * @dev Records are numbered per patient from 1 (0 means none). Two slots per record: number ->
  * digest for paging, digest -> entry for O(1) lookups and duplicate detection.
  */
@@ -16,12 +18,16 @@ abstract contract RecordIndex is AccessGrants {
     /// @notice The most entries {recordsPage} returns at once.
     uint256 public constant MAX_PAGE_SIZE = 100;
 
-    /// @dev One slot per record: 20 + 1 + 5 + 4 = 30 bytes. author == 0 means no such record.
+    /// @notice How long after a grant's expiry its holder may still log a read made under it.
+    uint256 public constant READ_LOG_GRACE = 1 hours;
+
+    /// @dev One slot per record: 20 + 1 + 5 + 4 + 1 = 31 bytes. author == 0 means no such record.
     struct Record {
         address author;
         uint8 category;
         uint40 addedAt;
         uint32 supersededBy; // number of the record that replaced this one; 0: current
+        bool disputed; // set by the patient: it contests this entry
     }
 
     mapping(address patient => mapping(uint256 number => bytes32 digest)) private _digests;
@@ -37,6 +43,10 @@ abstract contract RecordIndex is AccessGrants {
 
     /// @notice `reader` read the record `digest` of `patient`.
     event RecordRead(address indexed patient, address indexed reader, bytes32 indexed digest);
+
+    /// @notice `patient` flagged its record `digest` as disputed (`disputed` true) or withdrew the
+    /// dispute (false).
+    event RecordDisputed(address indexed patient, bytes32 indexed digest, bool disputed);
 
     /// @dev The zero digest is not a record.
     error RecordIndexEmptyDigest();
@@ -58,6 +68,10 @@ abstract contract RecordIndex is AccessGrants {
 
     /// @dev Only the patient or the record's own author may supersede the record `digest`.
     error RecordIndexNotRecordAuthor(address patient, bytes32 digest, address account);
+
+    /// @dev `reader` is neither `patient` nor a provider whose grant covers the record `digest`
+    /// (or expired at most READ_LOG_GRACE ago).
+    error RecordIndexUnauthorizedReader(address patient, address reader, bytes32 digest);
 
     /**
      * @notice Indexes a record of `patient` stored on IPFS. Callable by the patient, or by a
@@ -93,14 +107,34 @@ abstract contract RecordIndex is AccessGrants {
 
     /**
      * @notice Logs on chain that the caller read the record `digest` of `patient`, for the
-     * patient's audit trail. It changes no state and checks no grant: a read that happened just
-     * before an expiry must still be logged after it.
+     * patient's audit trail; it changes no state. Callable by the patient, or by a provider whose
+     * own grant (or, for a doctor, its hospital's grant) covers the record's category and expired
+     * at most READ_LOG_GRACE ago, so that a read made just before an expiry is still logged after
+     * it. A revoked grant allows nothing. Suspension is not checked: the read happened under a grant.
      * @param patient The patient whose record was read.
      * @param digest The digest of an indexed record of `patient`.
      */
     function logRead(address patient, bytes32 digest) external {
-        if (_records[patient][digest].author == address(0)) revert RecordIndexUnknownRecord(patient, digest);
+        Record storage record = _records[patient][digest];
+        if (record.author == address(0)) revert RecordIndexUnknownRecord(patient, digest);
+        if (msg.sender != patient && !_mayLogRead(patient, msg.sender, record.category)) {
+            revert RecordIndexUnauthorizedReader(patient, msg.sender, digest);
+        }
         emit RecordRead(patient, msg.sender, digest);
+    }
+
+    /**
+     * @notice Flags the caller's record `digest` as disputed, or withdraws the dispute: the entry
+     * stays in the index (entries are append-only) but readers see that the patient contests it.
+     * Setting the current value again is allowed and logged again.
+     * @param digest The digest of an indexed record of the caller, a registered patient.
+     * @param disputed True to dispute the record, false to withdraw the dispute.
+     */
+    function disputeRecord(bytes32 digest, bool disputed) external {
+        Record storage record = _records[msg.sender][digest];
+        if (record.author == address(0)) revert RecordIndexUnknownRecord(msg.sender, digest);
+        record.disputed = disputed;
+        emit RecordDisputed(msg.sender, digest, disputed);
     }
 
     /**
@@ -112,7 +146,8 @@ abstract contract RecordIndex is AccessGrants {
     }
 
     /**
-     * @notice Returns the entry of the record `digest` of `patient` (author zero: none).
+     * @notice Returns the entry of the record `digest` of `patient` (author zero: none): author,
+     * category, addedAt, supersededBy and disputed.
      * @param patient Any address.
      * @param digest A record digest.
      */
@@ -127,7 +162,7 @@ abstract contract RecordIndex is AccessGrants {
      * @param first The first record number, from 1.
      * @param limit The page size wanted.
      * @return digests The records' digests.
-     * @return records The records' entries, in the same order.
+     * @return records The records' entries (as {recordOf}), in the same order.
      */
     function recordsPage(address patient, uint256 first, uint256 limit)
         external
@@ -155,11 +190,33 @@ abstract contract RecordIndex is AccessGrants {
         if (!_hasAccess(patient, msg.sender, category, true)) {
             revert RecordIndexUnauthorizedAuthor(patient, msg.sender, category);
         }
-        if (_records[patient][digest].author != address(0)) revert RecordIndexDuplicateRecord(patient, digest);
+        Record storage record = _records[patient][digest];
+        if (record.author != address(0)) revert RecordIndexDuplicateRecord(patient, digest);
         number = ++_participants[patient].recordCount;
         _digests[patient][number] = digest;
-        _records[patient][digest] =
-            Record({author: msg.sender, category: category, addedAt: uint40(block.timestamp), supersededBy: 0});
+        // The slot was never written (every written entry has an author), so supersededBy and
+        // disputed are already zero. Writing the fields, not a struct literal, stores once.
+        record.author = msg.sender;
+        record.category = category;
+        record.addedAt = uint40(block.timestamp);
         emit RecordAdded(patient, digest, msg.sender, number, category);
+    }
+
+    /// @dev Checks the reader's own grant slot first, and only then its participant slot and its
+    /// hospital's grant: a direct grantee pays for one cold slot, a hospital's doctor for three.
+    function _mayLogRead(address patient, address reader, uint8 category) private view returns (bool) {
+        mapping(address grantee => Grant) storage grants = _grants[patient];
+        if (_coversRead(grants[reader], category)) return true;
+        Participant storage participant = _participants[reader];
+        return participant.role == Role.Doctor && _coversRead(grants[participant.hospital], category);
+    }
+
+    /// @dev A revoked grant is deleted, so its empty scope covers nothing.
+    function _coversRead(Grant storage grant, uint8 category) private view returns (bool) {
+        // uint40 + 1 hour cannot overflow uint256.
+        unchecked {
+            return (grant.categories >> category) & 1 == 1
+                && block.timestamp <= uint256(grant.expiresAt) + READ_LOG_GRACE;
+        }
     }
 }

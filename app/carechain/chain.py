@@ -44,6 +44,7 @@ EXPLANATIONS = {
     "RecordIndexUnauthorizedAuthor": "you have no right to add records of this kind for this patient",
     "RecordIndexAlreadySuperseded": "this record has already been replaced by a newer version",
     "RecordIndexNotRecordAuthor": "only the patient or the record's author can replace it",
+    "RecordIndexUnauthorizedReader": "only the patient or a provider whose grant covers this record can log reading it",
 }
 
 

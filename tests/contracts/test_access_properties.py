@@ -1,7 +1,8 @@
 """Consent as a state machine: random sequences of registrations, suspensions, grants, renewals,
-narrowings, revocations, record writes and time travel, each transaction's outcome predicted by a
-plain Python model of the access rules, and after every step every reader's access compared with
-the model. Unit tests pin single cases; this catches the orders nobody thought to write down.
+narrowings, revocations, record writes, logged reads and time travel, each transaction's outcome
+predicted by a plain Python model of the access rules, and after every step every reader's access
+compared with the model. Unit tests pin single cases; this catches the orders nobody thought to
+write down.
 
 Plain hypothesis rather than brownie's `state_machine` fixture: brownie 1.22.2 ships that module
 compiled with mypyc, and its final base class rejects every generated machine with
@@ -27,6 +28,7 @@ from hypothesis.stateful import (
 
 PATIENT, HOSPITAL, DOCTOR = "patient", "hospital", "doctor"
 MAX_GRANT_DURATION = 3650 * DAY
+READ_LOG_GRACE = 3600
 CATEGORY_COUNT = 32
 CATEGORIES = range(4)
 
@@ -66,6 +68,7 @@ class ConsentModel:
         self.suspended = set()
         self.grants = {}  # (patient, grantee) -> Grant, expired ones included until replaced or revoked
         self.records = {patient: [] for patient in PATIENTS}  # patient -> digests in number order
+        self.categories = {}  # (patient, digest) -> category
 
     def is_active_provider(self, account: str) -> bool:
         role = self.roles.get(account)
@@ -88,6 +91,19 @@ class ConsentModel:
     def _covers(self, patient: str, grantee: str, category: int, write: bool, now: int) -> bool:
         grant = self.grants.get((patient, grantee))
         return grant is not None and grant.covers(category, write, now)
+
+    def may_log_read(self, patient: str, reader: str, category: int, now: int) -> bool:
+        """The patient, or a provider whose own grant or (for a doctor) hospital's grant covers the
+        category and expired at most READ_LOG_GRACE ago; suspension does not matter."""
+        if reader == patient:
+            return True
+        grantees = (reader, self.employer[reader]) if self.roles.get(reader) == DOCTOR else (reader,)
+        return any(
+            (grant := self.grants.get((patient, grantee))) is not None
+            and bool(grant.categories >> category & 1)
+            and now <= grant.expires_at + READ_LOG_GRACE
+            for grantee in grantees
+        )
 
     def registration_error(self, account: str):
         if account in self.roles:
@@ -161,6 +177,12 @@ class ConsentModel:
             return ("RecordIndexUnauthorizedAuthor", patient, author, category)
         if record in self.records[patient]:
             return ("RecordIndexDuplicateRecord", patient, record)
+
+    def read_log_error(self, reader: str, patient: str, record: bytes, now: int):
+        if record not in self.records[patient]:
+            return ("RecordIndexUnknownRecord", patient, record)
+        if not self.may_log_read(patient, reader, self.categories[patient, record], now):
+            return ("RecordIndexUnauthorizedReader", patient, reader, record)
 
     def _grantee_error(self, grantee: str):
         if self.roles.get(grantee) not in (HOSPITAL, DOCTOR):
@@ -332,16 +354,30 @@ class ConsentStateMachine(RuleBasedStateMachine):
         patient, grantee = pair
         self._add_record(grantee, patient, category, duplicate)
 
+    @rule(reader=authors, patient=patients, which=st.integers(0, 3))
+    def log_read(self, reader, patient, which):
+        self._log_read(reader, patient, which)
+
+    @rule(pair=granted, which=st.integers(0, 3))
+    def log_read_as_grantee(self, pair, which):
+        """A grantee (or, for a hospital's grant, one of its doctors) logging a read is the case
+        that needs a grant: random readers are rarely grantees."""
+        patient, grantee = pair
+        doctors = [d for d, h in self.model.employer.items() if h == grantee]
+        reader = doctors[which % len(doctors)] if doctors and which % 2 else grantee
+        self._log_read(reader, patient, which)
+
     @rule(seconds=sleeps)
     def sleep(self, seconds):
         """Moves time on with an empty block, at an exact second: chain.sleep adds ganache's
         wall-clock drift."""
         chain.mine(timestamp=self._latest_second() + seconds)
 
-    @rule(which=st.integers(0, 3), offset=st.sampled_from([-1, 0, 1]))
+    @rule(which=st.integers(0, 3), offset=st.sampled_from([-1, 0, 1, READ_LOG_GRACE - 1, READ_LOG_GRACE]))
     def travel_to_expiry(self, which, offset):
         """Mines a block at an upcoming expiry second (the nearest by default) or one either side,
-        where off-by-one errors show."""
+        where off-by-one errors show, or just before the end of the read-log grace after it (the
+        next transaction lands on its last second, or the one after)."""
         now = self._latest_second()
         targets = sorted(
             {g.expires_at + offset for g in self.model.grants.values() if g.expires_at + offset > now}
@@ -393,6 +429,14 @@ class ConsentStateMachine(RuleBasedStateMachine):
         if self._transact(author, self.carechain.addRecord, [self._account(patient), record, category],
                           self.model.record_error(author, patient, record, category, self._next_second())):
             records.append(record)
+            self.model.categories[patient, record] = category
+
+    def _log_read(self, reader: str, patient: str, which: int):
+        """Logs a read of one of the patient's last records, or of a digest it does not have."""
+        records = self.model.records[patient]
+        record = records[-1 - which % len(records)] if records else digest(f"{patient} record 1")
+        self._transact(reader, self.carechain.logRead, [self._account(patient), record],
+                       self.model.read_log_error(reader, patient, record, self._next_second()))
 
     def _call_at(self, block_number: int, calls: list) -> list:
         """Runs view calls at one block in a single raw JSON-RPC batch: ganache spends milliseconds

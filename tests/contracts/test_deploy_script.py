@@ -22,7 +22,7 @@ def test_deploy_writes_manifest(people, tmp_path, monkeypatch):
     assert entry["deployBlock"] == contract.tx.block_number
     assert entry["runtimeCodeHash"] == web3.keccak(web3.eth.get_code(contract.address)).hex()
     assert {item["name"] for item in entry["abi"] if item["type"] == "function"} >= {
-        "registerPatient", "grantAccess", "addRecord", "logRead", "canAccess",
+        "registerPatient", "grantAccess", "addRecord", "logRead", "disputeRecord", "canAccess",
     }
 
 

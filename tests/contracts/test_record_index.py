@@ -9,7 +9,7 @@ ZERO = "0x0000000000000000000000000000000000000000"
 
 def entry(registered, patient, label):
     r = registered.recordOf(patient, digest(label))
-    return (r["author"], r["category"], r["addedAt"], r["supersededBy"])
+    return (r["author"], r["category"], r["addedAt"], r["supersededBy"], r["disputed"])
 
 
 def test_patient_indexes_own_record(registered, people):
@@ -21,7 +21,7 @@ def test_patient_indexes_own_record(registered, people):
         "number": 1,
         "category": VITALS,
     }
-    assert entry(registered, people.patient, "bp") == (people.patient, VITALS, tx.timestamp, 0)
+    assert entry(registered, people.patient, "bp") == (people.patient, VITALS, tx.timestamp, 0, False)
     assert registered.recordCount(people.patient) == 1
 
 
@@ -82,7 +82,7 @@ def test_zero_digest_and_unknown_category_are_refused(registered, people):
 
 
 def test_unknown_record_reads_as_empty(registered, people):
-    assert entry(registered, people.patient, "never added") == (ZERO, 0, 0, 0)
+    assert entry(registered, people.patient, "never added") == (ZERO, 0, 0, 0, False)
 
 
 def test_pages_hold_records_in_order(registered, people):
@@ -92,6 +92,8 @@ def test_pages_hold_records_in_order(registered, people):
 
     digests, records = registered.recordsPage(people.patient, 2, 3)
     assert [bytes(d) for d in digests] == [digest(label) for label in labels[1:4]]
+    assert [tuple(r) for r in records] == [tuple(registered.recordOf(people.patient, digest(label)))
+                                           for label in labels[1:4]]
     assert [r["author"] for r in records] == [people.patient] * 3
 
     assert len(registered.recordsPage(people.patient, 4, 10)[0]) == 2  # cut at the end
