@@ -3,9 +3,8 @@ spaces, like a home folder `jane.doe` and a folder `my projects`.
 
 The copy reuses this checkout's node_modules (a symlink: the packages hold no path of their
 own) and this checkout's virtualenv: a virtualenv embeds its absolute path, so one for the copy
-would need a fresh install of minutes (README, "Toolchain notes", describes that check). The
-copy's own code runs all the same: the interpreter is started in the copy, which imports its
-`scripts` and `app` from there.
+would take a fresh install of minutes. The copy's own code runs all the same: the interpreter is
+started in the copy, which imports its `scripts` and `app` from there.
 """
 
 import json
