@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test setup chromium gas-report benchmark report
+.PHONY: run test setup chromium gas-report benchmark report load-test
 
 run: setup
 	$(BIN)/python -m scripts.services
@@ -23,6 +23,10 @@ test: setup chromium
 
 benchmark: setup
 	$(BIN)/python -m scripts.benchmark
+
+# The concurrency cases of the integrity review through the web app (bounded, loopback only).
+load-test: setup
+	$(BIN)/python -m scripts.load_test
 
 # Every benchmark in one markdown report, reports/benchmark.md (about 15 minutes).
 report: setup

@@ -207,10 +207,13 @@ class NarrowForm(FlaskForm):
     categories = MultiCheckboxField("Keep these categories", choices=CATEGORY_CHOICES,
                                     validators=[DataRequired("Keep at least one category, or revoke instead.")])
     access = RadioField("Rights", choices=choices([("read", "Read"), ("write", "Read and add records")]))
+    rotate_dropped = BooleanField("Re-encrypt the records of the categories dropped, so keys they kept open nothing current",
+                          default=True)
 
 
 class RevokeForm(FlaskForm):
-    rotate = BooleanField("Also re-encrypt the records they could read, so keys they kept open nothing current")
+    rotate = BooleanField("Also re-encrypt the records they could read, so keys they kept open nothing current",
+                          default=True)
 
 
 def expiry(days: int | None, until, now: int) -> int:

@@ -11,7 +11,7 @@ from app.accounts import display_name, roles_required, short_address
 from app.carechain.errors import IntegrityError, InvalidInput, TransactionFailed
 from app.carechain.flows import AUDIT_FILTERS, RecordEntry, checksum
 from app.carechain.records import Category
-from app.forms import GrantForm, NarrowForm, RenewForm, RevokeForm, choices
+from app.forms import ActionForm, GrantForm, NarrowForm, RenewForm, RevokeForm, choices
 from app.record_pages import add_record, digest_from, record_forms, send_attachment, show_record
 from app.views import sentence, when
 
@@ -39,8 +39,27 @@ def dashboard():
     last = total - (page - 1) * PAGE_SIZE  # newest first
     first = max(1, last - PAGE_SIZE + 1)
     entries = backend.get_carechain().records(patient, first, last - first + 1) if total else []
-    rows = [(entry, _summary(entry)) for entry in reversed(entries)]
-    return render_template("patient/dashboard.html", rows=rows, page=page, pages=pages, total=total)
+    show_disputed = request.args.get("disputed") == "shown"
+    hidden = sum(entry.disputed for entry in entries) if not show_disputed else 0
+    rows = [(entry, _summary(entry)) for entry in reversed(entries) if show_disputed or not entry.disputed]
+    return render_template("patient/dashboard.html", rows=rows, page=page, pages=pages, total=total, hidden=hidden,
+                           show_disputed=show_disputed, dispute_form=ActionForm())
+
+
+@bp.post("/records/<digest>/dispute")
+def dispute(digest):
+    """Flags an entry as disputed (junk, or a record the patient contests), or withdraws the flag.
+    The index is append-only: the entry stays, hidden from the list and marked for readers."""
+    if ActionForm().validate_on_submit():
+        disputed = request.form.get("disputed") != "no"
+        try:
+            entry = backend.get_carechain().dispute(g.user.account, digest_from(digest), disputed)
+        except (InvalidInput, TransactionFailed) as error:
+            flash(f"Not changed: {error}.", "error")
+        else:
+            flash(f"Record #{entry.number} is {'marked as disputed and hidden from your list' if disputed else 'no longer disputed'}. "
+                  f"{backend.mined()}", "success")
+    return redirect(url_for("patient.dashboard", disputed="shown" if request.form.get("shown") == "1" else None))
 
 
 @bp.get("/records/<digest>")
@@ -89,7 +108,7 @@ def grant():
         except (InvalidInput, TransactionFailed) as error:
             form.form_errors.append(sentence(error))
         else:
-            flash(f"{_scope(view)} until {when(view.expires_at)}. {backend.mined()}", "success")
+            flash(f"{_scope(view)} until {when(view.expires_at)}.{_skipped(carechain)} {backend.mined()}", "success")
             return redirect(url_for("patient.grants"))
     return _grants_page(form, 400)
 
@@ -104,8 +123,8 @@ def renew(grantee):
         except (InvalidInput, TransactionFailed) as error:
             flash(f"Not renewed: {error}.", "error")
         else:
-            flash(f"{display_name(view.grantee)}'s access now lasts until {when(view.expires_at)}. "
-                  f"{backend.mined()}", "success")
+            flash(f"{display_name(view.grantee)}'s access now lasts until {when(view.expires_at)}."
+                  f"{_skipped(carechain)} {backend.mined()}", "success")
     else:
         flash("Not renewed: give a number of days (1–3650) or an end date.", "error")
     return redirect(url_for("patient.grants"))
@@ -119,12 +138,12 @@ def narrow(grantee):
         carechain = backend.get_carechain()
         try:
             current = carechain.grant_of(g.user.account.address, grantee)
-            view = carechain.narrow(g.user.account, current.grantee, [int(c) for c in form.categories.data],
-                                    form.access.data == "write", current.expires_at)
+            view, rotation = carechain.narrow(g.user.account, current.grantee, [int(c) for c in form.categories.data],
+                                              form.access.data == "write", current.expires_at, rotate=form.rotate_dropped.data)
         except (InvalidInput, TransactionFailed) as error:
             flash(f"Not narrowed: {error}.", "error")
         else:
-            flash(f"{_scope(view)}. {backend.mined()}", "success")
+            flash(f"{_scope(view)}.{_rotated(rotation)} {backend.mined()}", "success")
     else:
         flash(f"Not narrowed: {' '.join(e for errors in form.errors.values() for e in errors)}", "error")
     return redirect(url_for("patient.grants"))
@@ -134,17 +153,81 @@ def narrow(grantee):
 def revoke(grantee):
     form = RevokeForm(prefix=grantee)
     if form.validate_on_submit():
+        carechain = backend.get_carechain()
         try:
-            rotated = backend.get_carechain().revoke(g.user.account, checksum(grantee, "grantee address"),
-                                                     rotate=form.rotate.data)
+            grantee = checksum(grantee, "grantee address")
+            rotation = carechain.revoke(g.user.account, grantee, rotate=form.rotate.data)
         except (InvalidInput, TransactionFailed) as error:
             flash(f"Not revoked: {error}.", "error")
         else:
             g.user.summaries.clear()
-            extra = f" {len(rotated)} records re-encrypted under new keys." if form.rotate.data else ""
-            flash(f"{display_name(checksum(grantee))} can no longer read your records.{extra} {backend.mined()}",
-                  "success")
+            flash(f"{display_name(grantee)}'s grant is revoked.{_still_covered(carechain, grantee)}"
+                  f"{_rotated(rotation)} {backend.mined()}", "success")
     return redirect(url_for("patient.grants"))
+
+
+@bp.post("/grants/<grantee>/rotate")
+def rotate(grantee):
+    """Re-encrypts what a lapsed grant (or a suspended provider's) could read."""
+    if ActionForm().validate_on_submit():
+        carechain = backend.get_carechain()
+        try:
+            view = carechain.grant_of(g.user.account.address, grantee)
+            if view.active(carechain.now()):
+                raise InvalidInput("this grant is still active: revoke or narrow it first")
+            rotation = carechain.rotate(g.user.account, view.categories, f"the lapsed grant of {view.grantee}")
+        except (InvalidInput, TransactionFailed) as error:
+            flash(f"Not re-encrypted: {error}.", "error")
+        else:
+            g.user.summaries.clear()
+            flash(f"Done.{_rotated(rotation)} {backend.mined()}", "success")
+    return redirect(url_for("patient.grants"))
+
+
+@bp.post("/rotation")
+def resume_rotation():
+    """Finishes a re-encryption that was interrupted (a stopped chain or node, a closed tab)."""
+    if ActionForm().validate_on_submit():
+        try:
+            rotation = backend.get_carechain().resume_rotation(g.user.account)
+        except (InvalidInput, TransactionFailed) as error:
+            flash(f"Not finished: {error}.", "error")
+        else:
+            g.user.summaries.clear()
+            flash(f"Re-encryption finished.{_rotated(rotation)} {backend.mined()}", "success")
+    return redirect(url_for("patient.grants"))
+
+
+def _still_covered(carechain, grantee: str) -> str:
+    """The honest sequel to a revocation: other live grants that still let the grantee read."""
+    others = carechain.remaining_access(g.user.account.address, grantee)
+    if not others:
+        return f" {display_name(grantee)} can no longer read your records."
+    via = "; ".join(f"{display_name(view.grantee)}'s grant ({_labels(view.categories)})" for view in others)
+    return (f" Careful: {display_name(grantee)} can still read some of your records through {via}. "
+            "Narrow or revoke that grant too if they should not.")
+
+
+def _skipped(carechain) -> str:
+    """What a grant or renewal left out: index entries that are not readable records."""
+    count = len({entry.digest for entry in carechain.unreadable})
+    if not count:
+        return ""
+    return (f" {count} entr{'ies' if count != 1 else 'y'} of your index could not be read, so no key for "
+            f"{'them' if count != 1 else 'it'} was delivered (marked on your records page; you can dispute "
+            f"{'them' if count != 1 else 'it'}).")
+
+
+def _rotated(rotation) -> str:
+    said = ""
+    if rotation.rotated:
+        count = len(rotation.rotated)
+        said += f" {count} record{'s' if count != 1 else ''} re-encrypted under new keys."
+    if rotation.skipped:
+        count = len(rotation.skipped)
+        said += (f" {count} entr{'ies' if count != 1 else 'y'} of your index could not be read and "
+                 f"{'were' if count != 1 else 'was'} skipped (marked on your records page).")
+    return said
 
 
 @bp.get("/audit")
@@ -206,7 +289,8 @@ def _grants_page(form: GrantForm, status: int = 200):
     now = carechain.now()
     views = carechain.grants_of(g.user.account.address, limit=GRANTS_PAGE)
     return render_template(
-        "patient/grants.html", form=form, now=now,
+        "patient/grants.html", form=form, now=now, action_form=ActionForm(),
+        pending_rotation=carechain.pending_rotation(g.user.account.address),
         active=[view for view in views if view.active(now)], expired=[view for view in views if not view.active(now)],
         renew_forms={view.grantee: RenewForm(prefix=view.grantee, formdata=None) for view in views},
         revoke_forms={view.grantee: RevokeForm(prefix=view.grantee, formdata=None) for view in views},

@@ -1,5 +1,6 @@
 """What every page shares: template filters, the security headers, the navigation's user."""
 
+import re
 from datetime import datetime, timezone
 
 from flask import Flask, g
@@ -31,6 +32,14 @@ def sentence(message) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
+ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+def with_names(text: str) -> str:
+    """A library message with each account in it shown as on pages (a provider's name, "you")."""
+    return ADDRESS.sub(lambda match: display_name(match[0]), text)
+
+
 def size(count: int) -> str:
     for unit in ("bytes", "KB", "MB"):
         if count < 1024 or unit == "MB":
@@ -55,6 +64,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(duration)
     app.add_template_filter(size)
     app.add_template_filter(display_name, "who")
+    app.add_template_filter(with_names)
 
     @app.after_request
     def secure(response):

@@ -5,7 +5,10 @@ The deployment manifest (written by scripts/deploy.py) names the chain id, the a
 and the hash of the runtime code; `Chain` refuses a chain on which these do not hold.
 """
 
+import functools
 import json
+import logging
+import time
 from pathlib import Path
 
 import requests
@@ -17,6 +20,13 @@ from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
 
 from app.carechain.errors import ServiceUnavailable, TransactionFailed
+from app.carechain.locks import named_lock
+
+log = logging.getLogger(__name__)
+RECEIPT_TIMEOUT = 120  # seconds
+NONCE_RETRIES = 4
+# What a node says when another process used the nonce first (Ganache, geth, Besu wordings).
+NONCE_CLASHES = ("nonce", "underpriced", "already known", "known transaction")
 
 # What each custom error means to the person who caused it.
 EXPLANATIONS = {
@@ -57,7 +67,6 @@ class Chain:
         deployment = manifest["contracts"]["CareChain"]
         self.rpc_url = rpc_url
         self.chain_id = int(manifest["chainId"])
-        self.admin = manifest["admin"]
         self.deploy_block = int(deployment["deployBlock"])
         self.code_hash = bytes.fromhex(deployment["runtimeCodeHash"].removeprefix("0x"))
         self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
@@ -75,6 +84,12 @@ class Chain:
     @property
     def address(self) -> str:
         return self.contract.address
+
+    @functools.cached_property
+    def admin(self) -> str:
+        """The consortium administrator: the contract's owner now (the role can be handed on),
+        not the deployer the manifest names."""
+        return self.call("owner")
 
     def check_deployment(self) -> None:
         """Refuses a chain with another id, or without the manifest's contract code."""
@@ -103,16 +118,14 @@ class Chain:
 
     def transact(self, account: LocalAccount, function: str, *args) -> dict:
         """Signs with `account`, sends, and waits until mined. A refusal raises TransactionFailed
-        with its reason before anything is sent; nothing half-happens."""
+        with its reason before anything is sent; nothing half-happens. One account's transactions
+        are sent one at a time (see `_serialized`), so two tabs or a double click never race for a
+        nonce."""
         call = getattr(self.contract.functions, function)(*args)
 
-        def send():
+        def build(nonce: int) -> dict:
             try:
-                transaction = call.build_transaction({
-                    "from": account.address,
-                    "chainId": self.chain_id,
-                    "nonce": self.w3.eth.get_transaction_count(account.address, "pending"),
-                })
+                return call.build_transaction({"from": account.address, "chainId": self.chain_id, "nonce": nonce})
             except ContractCustomError as error:
                 raise TransactionFailed(*self.explain(error.data)) from None
             except ContractLogicError as error:
@@ -120,24 +133,43 @@ class Chain:
                 data = error.data.get("result") if isinstance(error.data, dict) else None
                 if data and len(data) > 2:
                     raise TransactionFailed(*self.explain(data)) from None
-                raise TransactionFailed(f"the chain refused the transaction: {error.message or error}") from None
-            signed = account.sign_transaction(transaction)
-            try:
-                tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-            except Web3RPCError as error:
-                if "insufficient funds" in str(error).lower():
-                    raise TransactionFailed("this account has too little ether to pay for the transaction") from None
-                raise TransactionFailed(f"the chain refused the transaction: {error}") from None
-            try:
-                return self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=0.02)
-            except TimeExhausted:
-                raise TransactionFailed(f"transaction {tx_hash.hex()} was not mined within 2 minutes") from None
+                log.warning("%s refused while estimating gas: %s", function, error)
+                raise TransactionFailed("the chain refused the transaction: it would fail") from None
 
-        receipt = self._rpc(send)
+        receipt = self._serialized(account, build)
         if receipt["status"] != 1:
             raise TransactionFailed(f"transaction {receipt['transactionHash'].hex()} was reverted")
         self.receipts.append(receipt)
         return receipt
+
+    def _serialized(self, account: LocalAccount, build) -> dict:
+        """Builds (with the account's next nonce), signs, sends and waits for one transaction of
+        `account` while holding that account's lock. The nonce is read from the chain's pending
+        count each time, so nothing needs to survive a restart and a transaction the chain dropped
+        is simply replaced; a nonce taken meanwhile by another process is retried."""
+        with named_lock("transactions", self.chain_id, account.address):
+            for attempt in range(NONCE_RETRIES):
+                nonce = self._rpc(lambda: self.w3.eth.get_transaction_count(account.address, "pending"))
+                signed = account.sign_transaction(self._rpc(lambda: build(nonce)))
+                try:
+                    tx_hash = self._rpc(lambda: self.w3.eth.send_raw_transaction(signed.raw_transaction))
+                except Web3RPCError as error:
+                    problem = str(error).lower()
+                    if "insufficient funds" in problem:
+                        raise TransactionFailed("this account has too little ether to pay for the transaction") from None
+                    if any(word in problem for word in NONCE_CLASHES) and attempt + 1 < NONCE_RETRIES:
+                        time.sleep(0.05 * (attempt + 1))
+                        continue
+                    log.warning("the chain refused a transaction of %s: %s", account.address, error)
+                    raise TransactionFailed("the chain did not accept the transaction; nothing was changed, "
+                                            "try again in a moment") from None
+                try:
+                    return self._rpc(lambda: self.w3.eth.wait_for_transaction_receipt(
+                        tx_hash, timeout=RECEIPT_TIMEOUT, poll_latency=0.02))
+                except TimeExhausted:
+                    raise TransactionFailed(
+                        f"transaction {tx_hash.hex()} was sent but not mined within {RECEIPT_TIMEOUT // 60} minutes: "
+                        "check the page again before repeating the change") from None
 
     def events(self, event: str, from_block: int | None = None, to_block: int | None = None, **indexed) -> list:
         """Every `event` from `from_block` (default: the deployment) to `to_block` (default: the
@@ -189,20 +221,11 @@ class Chain:
         return self._rpc(lambda: self.w3.eth.get_block("latest")["timestamp"])
 
     def send_ether(self, sender: LocalAccount, to: str, wei: int) -> dict:
-        def send():
-            transaction = {
-                "to": to,
-                "value": wei,
-                "gas": 21_000,
-                "chainId": self.chain_id,
-                "nonce": self.w3.eth.get_transaction_count(sender.address, "pending"),
-                "maxFeePerGas": self.w3.eth.gas_price * 2,
-                "maxPriorityFeePerGas": self.w3.eth.max_priority_fee,
-            }
-            signed = sender.sign_transaction(transaction)
-            return self.w3.eth.wait_for_transaction_receipt(self.w3.eth.send_raw_transaction(signed.raw_transaction))
+        def build(nonce: int) -> dict:
+            return {"to": to, "value": wei, "gas": 21_000, "chainId": self.chain_id, "nonce": nonce,
+                    "maxFeePerGas": self.w3.eth.gas_price * 2, "maxPriorityFeePerGas": self.w3.eth.max_priority_fee}
 
-        return self._rpc(send)
+        return self._serialized(sender, build)
 
     def explain(self, data) -> tuple[str, str | None]:
         """(message, error name) for the revert data of a custom error."""
@@ -223,3 +246,6 @@ class Chain:
             return request()
         except (requests.ConnectionError, requests.Timeout):
             raise ServiceUnavailable(f"the chain at {self.rpc_url} cannot be reached; is it running?") from None
+        except requests.HTTPError as error:
+            log.warning("the chain at %s answered %s", self.rpc_url, error)
+            raise ServiceUnavailable(f"the chain at {self.rpc_url} answered with an error") from None

@@ -38,5 +38,10 @@ class IntegrityError(CareChainError):
     with the key at hand. Never a partial result."""
 
 
+class MissingObject(IntegrityError):
+    """An index entry points at nothing this deployment stores: a foreign or invented digest, or
+    an object removed from the IPFS node. Pages skip and mark such entries."""
+
+
 class ServiceUnavailable(CareChainError):
     """The chain or the IPFS node cannot be reached, or is not the deployment we expect."""

@@ -19,7 +19,10 @@ from app.carechain import crypto, envelope
 from app.carechain.chain import Chain
 from app.carechain.errors import AccessDenied, IntegrityError, InvalidInput, TransactionFailed, UnknownAccount
 from app.carechain.ipfs import IpfsStore, cid_of
+from app.carechain.locks import named_lock
+from app.carechain.quota import StorageQuota
 from app.carechain.records import Category, Record, categories_in, categories_mask
+from app.carechain.rotation import PendingRotation, Rotation, RotationJournal
 from app.carechain.settings import Settings
 
 ROLES = {0: "none", 1: "patient", 2: "hospital", 3: "doctor"}
@@ -65,6 +68,7 @@ class RecordEntry:
     category: Category
     added_at: int
     superseded_by: int  # number of the replacing record; 0 while current
+    disputed: bool  # flagged by the patient (e.g. junk a write grantee indexed); the entry stays
 
     @property
     def cid(self) -> str:
@@ -131,11 +135,17 @@ def checksum(address: str, what: str = "address") -> str:
 
 
 class CareChain:
-    def __init__(self, chain: Chain, store: IpfsStore):
+    def __init__(self, chain: Chain, store: IpfsStore, journal: RotationJournal, quota: StorageQuota):
         self.chain = chain
         self.store = store
+        self.journal = journal
+        self.quota = quota
         self.domain = {"name": "CareChain", "version": "1", "chainId": chain.chain_id,
                        "verifyingContract": chain.address}
+        # Derived keys and nonces are bound to this deployment: the same record under another
+        # chain or contract gets other keys, never a reused key and nonce.
+        self._deployment = b"%d|" % chain.chain_id + bytes.fromhex(chain.address[2:]) + b"|"
+        self.unreadable: list[RecordEntry] = []  # entries skipped by this instance's flows
         self._public_keys: dict[str, bytes] = {}
         self._bundles: dict[bytes, tuple[str, dict]] = {}
         self._numbers: dict[tuple[str, bytes], int] = {}
@@ -145,7 +155,8 @@ class CareChain:
         settings = settings or Settings.from_environment()
         chain = Chain(settings.rpc_url, settings.manifest)
         chain.check_deployment()
-        return cls(chain, IpfsStore(settings.ipfs_api))
+        return cls(chain, IpfsStore(settings.ipfs_api), RotationJournal(settings.data / "rotations.json"),
+                   StorageQuota(settings.data / "storage-usage.json", settings.storage_quota))
 
     def close(self) -> None:
         self.store.close()
@@ -232,25 +243,32 @@ class CareChain:
         payload, _ = envelope.pack_payload(signature, record.resource_json, record.attachment)
         recipients = {patient, author.address} | self.readers(patient, category)
         data = self._encrypt(author.key, label, header, payload, recipients)
-        digest = self.store.put(data)
-        return self._index(patient, digest, lambda: self.chain.transact(
-            author, "addRecord", patient, digest, int(category)))
+        with self._storage_lock(patient):
+            self.quota.check(patient, len(data))
+            digest = self.store.put(data)
+            entry, created = self._index(patient, digest, lambda: self.chain.transact(
+                author, "addRecord", patient, digest, int(category)))
+            if created:
+                self.quota.count(patient, len(data))
+        return entry
 
     def record(self, patient: str, digest: bytes) -> RecordEntry | None:
         patient = checksum(patient)
-        author, category, added_at, superseded_by = self.chain.call("recordOf", patient, digest)
+        author, category, added_at, superseded_by, disputed = self.chain.call("recordOf", patient, digest)
         if author == ZERO_ADDRESS:
             return None
         number = self.record_numbers(patient, [digest]).get(bytes(digest), 0)
-        return RecordEntry(patient, bytes(digest), number, author, Category(category), added_at, superseded_by)
+        return RecordEntry(patient, bytes(digest), number, author, Category(category), added_at, superseded_by,
+                           disputed)
 
     def records(self, patient: str, first: int = 1, limit: int = 100) -> list[RecordEntry]:
         """One page of a patient's index, oldest first (numbers from 1, at most 100 a page)."""
         patient = checksum(patient)
         digests, entries = self.chain.call("recordsPage", patient, first, limit)
         page = [
-            RecordEntry(patient, bytes(digest), max(first, 1) + i, author, Category(category), added_at, superseded_by)
-            for i, (digest, (author, category, added_at, superseded_by)) in enumerate(zip(digests, entries))
+            RecordEntry(patient, bytes(digest), max(first, 1) + i, author, Category(category), added_at, superseded_by,
+                        disputed)
+            for i, (digest, (author, category, added_at, superseded_by, disputed)) in enumerate(zip(digests, entries))
         ]
         self._numbers.update(((patient, entry.digest), entry.number) for entry in page)
         return page
@@ -277,11 +295,7 @@ class CareChain:
         if reader.address != patient:
             self._require_access(patient, reader.address, entry.category)
         header, ciphertext = envelope.decode(self.store.get(entry.digest))
-        if header.patient != patient or header.category != entry.category:
-            raise IntegrityError("the stored record belongs to another patient or category than its index entry: "
-                                 "the entry points at another record's data")
-        if entry.author not in (header.author, patient):  # the patient re-publishes others' records when rotating
-            raise IntegrityError("the stored record names another author than its index entry")
+        self._check_header(patient, entry, header)
         key = self._record_key(reader, patient, entry.digest, header)
         payload = crypto.open_sealed(key, header.nonce, ciphertext, header.associated_data())
         signature, body, resource_json, attachment = envelope.unpack_payload(payload)
@@ -297,8 +311,25 @@ class CareChain:
         if record.category != header.category:
             raise IntegrityError("the record's content does not belong to its category")
         if log and reader.address != patient:
-            self.chain.transact(reader, "logRead", patient, entry.digest)
+            self._log_read(reader, patient, entry.digest)
         return OpenedRecord(entry, record, header.author, author_role)
+
+    def _log_read(self, reader: LocalAccount, patient: str, digest: bytes) -> None:
+        """Logs the read on chain before the record is shown: no read without its trail."""
+        try:
+            self.chain.transact(reader, "logRead", patient, digest)
+        except TransactionFailed as error:
+            if error.error_name == "RecordIndexUnauthorizedReader":
+                raise AccessDenied("your access ended while the record was being opened, so it was not shown") from None
+            raise
+
+    def dispute(self, patient: LocalAccount, digest: bytes, disputed: bool = True) -> RecordEntry:
+        """Flags one of the patient's own index entries as disputed (or withdraws the flag): the
+        entry stays, as the index is append-only, but pages hide it and readers see the flag."""
+        if self.record(patient.address, digest) is None:
+            raise InvalidInput("you have no such record")
+        self.chain.transact(patient, "disputeRecord", bytes(digest), bool(disputed))
+        return self.record(patient.address, digest)
 
     def _author_role(self, author: str, patient: str) -> str:
         if author == patient:
@@ -343,9 +374,11 @@ class CareChain:
         """Grants a doctor or hospital access until `expires_at` and delivers, in the same
         transaction, the keys of the patient's current records in scope."""
         grantee, mask = self._check_grant(patient, grantee, categories, expires_at)
-        bundle = self._key_bundle(patient, mask, self._key_holders(grantee))
-        self._send_unpinning(bundle, lambda: self.chain.transact(
-            patient, "grantAccess", grantee, mask, bool(can_write), int(expires_at), bundle))
+        with self._storage_lock(patient.address):
+            bundle = self._key_bundle(patient, mask, self._key_holders(grantee))
+            self._send_or_release(bundle, lambda: self.chain.transact(
+                patient, "grantAccess", grantee, mask, bool(can_write), int(expires_at), bundle),
+                still_needed=lambda: self._bundle_named(patient.address, bundle))
         return self.grant_of(patient.address, grantee)
 
     def renew(self, patient: LocalAccount, grantee: str, expires_at: int) -> GrantView:
@@ -354,48 +387,138 @@ class CareChain:
         current = self.grant_of(patient.address, grantee)
         if current.expires_at == 0:
             raise InvalidInput("there is no grant for this provider to renew")
-        bundle = NO_DIGEST
-        if not current.active(self.now()):
-            mask = categories_mask(current.categories)
-            bundle = self._key_bundle(patient, mask, self._key_holders(current.grantee))
-        self._send_unpinning(bundle, lambda: self.chain.transact(
-            patient, "renewAccess", current.grantee, int(expires_at), bundle))
+        with self._storage_lock(patient.address):
+            bundle = NO_DIGEST
+            if not current.active(self.now()):
+                mask = categories_mask(current.categories)
+                bundle = self._key_bundle(patient, mask, self._key_holders(current.grantee))
+            self._send_or_release(bundle, lambda: self.chain.transact(
+                patient, "renewAccess", current.grantee, int(expires_at), bundle),
+                still_needed=lambda: self._bundle_named(patient.address, bundle))
         return self.grant_of(patient.address, current.grantee)
 
     def narrow(self, patient: LocalAccount, grantee: str, categories: Iterable, can_write: bool,
-               expires_at: int) -> GrantView:
+               expires_at: int, rotate: bool = False) -> tuple[GrantView, Rotation]:
+        """Reduces a grant. With `rotate`, the records of the categories dropped are re-encrypted
+        (see `rotate`). Returns the grant as it now stands and what the rotation did."""
         grantee = checksum(grantee, "grantee address")
+        before = self.grant_of(patient.address, grantee)
         self.chain.transact(patient, "narrowAccess", grantee, categories_mask(categories), bool(can_write),
                             int(expires_at))
-        return self.grant_of(patient.address, grantee)
+        dropped = set(before.categories) - {Category(c) for c in categories}
+        rotation = self.rotate(patient, dropped, f"narrowing {grantee}") if rotate and dropped else Rotation([], [])
+        return self.grant_of(patient.address, grantee), rotation
 
-    def revoke(self, patient: LocalAccount, grantee: str, rotate: bool = False) -> list[RecordEntry]:
-        """Ends a grant at once. With `rotate`, the records the grantee could open are re-encrypted
-        under new keys for the remaining readers, the old entries superseded and the old
-        ciphertext unpinned: keys the grantee kept open nothing current. Returns the new entries."""
+    def revoke(self, patient: LocalAccount, grantee: str, rotate: bool = True) -> Rotation:
+        """Ends a grant at once. With `rotate` (the default), the records the grantee could open
+        are re-encrypted under new keys for the remaining readers, the old entries superseded and
+        the old ciphertext deleted from our node: keys the grantee kept open nothing current."""
         grant = self.grant_of(patient.address, grantee)
         self.chain.transact(patient, "revokeAccess", grant.grantee)
-        return self.rotate(patient, grant.categories) if rotate else []
+        return self.rotate(patient, grant.categories, f"revoking {grant.grantee}") if rotate else Rotation([], [])
 
-    def rotate(self, patient: LocalAccount, categories: Iterable) -> list[RecordEntry]:
-        """Re-encrypts the patient's current records in `categories` under new keys."""
-        mask = categories_mask(categories)
-        rotated = []
-        for entry in self.all_records(patient.address):
-            if not mask >> entry.category & 1:
-                continue
-            header, ciphertext = envelope.decode(self.store.get(entry.digest))
-            key = crypto.unwrap_key(header.keys[patient.address], patient.address, patient.key)
-            payload = crypto.open_sealed(key, header.nonce, ciphertext, header.associated_data())
-            fields = dict(patient=header.patient, author=header.author, category=header.category,
-                          created_at=header.created_at)
-            recipients = {patient.address} | self.readers(patient.address, entry.category)
-            data = self._encrypt(patient.key, b"rotation|" + entry.digest, fields, payload, recipients)
-            digest = self.store.put(data)
-            rotated.append(self._index(patient.address, digest, lambda: self.chain.transact(
-                patient, "supersedeRecord", patient.address, entry.digest, digest)))
-            self.store.unpin(entry.digest)
-        return rotated
+    def rotate(self, patient: LocalAccount, categories: Iterable, reason: str) -> Rotation:
+        """Re-encrypts the patient's current records in `categories` indexed so far (those someone
+        who lost access could hold keys for). Journaled first, so `resume_rotation` finishes it if
+        it is interrupted anywhere."""
+        if not categories:
+            return Rotation([], [])
+        through = self.participant(patient.address).record_count
+        self.journal.begin(patient.address, categories, through, reason)
+        return self.resume_rotation(patient)
+
+    def pending_rotation(self, patient: str) -> PendingRotation | None:
+        return self.journal.pending(checksum(patient))
+
+    def resume_rotation(self, patient: LocalAccount) -> Rotation:
+        """Finishes the patient's journaled rotation: each current record in scope is re-encrypted
+        for the patient and everyone who may read its category now, indexed as the old entry's
+        successor (same signature and creation time), and the old ciphertext unpinned; then the
+        node's garbage collection deletes it. Entries that cannot be read are skipped."""
+        pending = self.journal.pending(patient.address)
+        if pending is None:
+            return Rotation([], [])
+        mask = categories_mask(pending.categories)
+        readers = {category: {patient.address} | self.readers(patient.address, category)
+                   for category in pending.categories}
+        rotated, skipped = [], []
+        with self._storage_lock(patient.address):
+            for entry in self._records_through(patient.address, pending.through):
+                if not mask >> entry.category & 1:
+                    continue
+                if entry.superseded_by:
+                    if self._rotated_by_patient(patient.address, entry, pending.through):
+                        self.store.unpin(entry.digest)  # an interrupted run indexed the successor, not this unpin
+                    continue
+                try:
+                    fields, payload = self._open_as_patient(patient, entry)
+                except IntegrityError:
+                    skipped.append(entry)
+                    continue
+                data = self._encrypt(patient.key, b"rotation|" + entry.digest, fields, payload,
+                                     readers[entry.category])
+                digest = self.store.put(data)
+                new, _ = self._index(patient.address, digest, lambda: self.chain.transact(
+                    patient, "supersedeRecord", patient.address, entry.digest, digest))
+                rotated.append(new)
+                self.store.unpin(entry.digest)
+        self.journal.finish(patient.address, pending)
+        self.store.collect_garbage()
+        self.unreadable += skipped
+        return Rotation(rotated, skipped)
+
+    def _rotated_by_patient(self, patient: str, entry: RecordEntry, through: int) -> bool:
+        """Whether `entry` was replaced by the patient after the rotation numbered `through` began."""
+        if entry.superseded_by <= through:
+            return False
+        (successor,) = self.records(patient, entry.superseded_by, 1)
+        return successor.author == patient
+
+    def remaining_access(self, patient: str, account: str) -> list[GrantView]:
+        """Live grants of `patient` through which `account` can still read after its own grant
+        ended: a doctor's hospital's grant; for a hospital, its doctors' own grants."""
+        participant = self.participant(account)
+        if participant is None:
+            return []
+        holders = [participant.hospital] if participant.hospital else []
+        if participant.role == "hospital":
+            holders = self.doctors_of(participant.address)
+        now = self.now()
+        return [view for view in self._grant_views(checksum(patient), holders) if view.active(now)]
+
+    def _records_through(self, patient: str, last: int) -> list[RecordEntry]:
+        """The patient's entries numbered 1 to `last`, superseded ones included."""
+        found, first = [], 1
+        while first <= last and (page := self.records(patient, first, min(100, last - first + 1))):
+            found += page
+            first += len(page)
+        return found
+
+    def _open_as_patient(self, patient: LocalAccount, entry: RecordEntry) -> tuple[dict, bytes]:
+        """The header fields and sealed payload of one of the patient's records, opened with the
+        patient's key (IntegrityError for anything that is not such a record)."""
+        header, ciphertext = envelope.decode(self.store.get(entry.digest))
+        self._check_header(patient.address, entry, header)
+        key = self._patient_key(patient, header)
+        payload = crypto.open_sealed(key, header.nonce, ciphertext, header.associated_data())
+        fields = dict(patient=header.patient, author=header.author, category=header.category,
+                      created_at=header.created_at)
+        return fields, payload
+
+    @staticmethod
+    def _check_header(patient: str, entry: RecordEntry, header: envelope.Header) -> None:
+        if header.patient != patient or header.category != entry.category:
+            raise IntegrityError("the stored record belongs to another patient or category than its index entry: "
+                                 "the entry points at another record's data")
+        if entry.author not in (header.author, patient):  # the patient re-publishes others' records when rotating
+            raise IntegrityError("the stored record names another author than its index entry")
+
+    @staticmethod
+    def _patient_key(patient: LocalAccount, header: envelope.Header) -> bytes:
+        wrapped = header.keys.get(patient.address)
+        if wrapped is None:
+            raise IntegrityError("the stored record holds no key for its patient")
+        return crypto.unwrap_key(wrapped, patient.address, patient.key)
 
     def grant_of(self, patient: str, grantee: str) -> GrantView:
         return self._grant_views(checksum(patient), [checksum(grantee, "grantee address")])[0]
@@ -471,19 +594,30 @@ class CareChain:
 
     def _key_bundle(self, patient: LocalAccount, mask: int, recipients: list[str]) -> bytes:
         """Stores the keys of the patient's current records in `mask`, wrapped for each recipient;
-        returns the bundle's digest (zero when there is nothing to deliver)."""
+        returns the bundle's digest (zero when there is nothing to deliver). Entries that are not
+        readable records of the patient are skipped (see `unreadable`), never fatal."""
         keys = {}
         for entry in self.all_records(patient.address):
             if not mask >> entry.category & 1:
                 continue
-            header = self._header(entry.digest)
-            key = crypto.unwrap_key(header.keys[patient.address], patient.address, patient.key)
+            try:
+                header = self._header(entry.digest)
+                self._check_header(patient.address, entry, header)
+                key = self._patient_key(patient, header)
+            except IntegrityError:
+                self.unreadable.append(entry)
+                continue
             keys[entry.digest.hex()] = {
-                recipient: crypto.wrap_key(key, recipient, self.public_key(recipient),
-                                           crypto.derived_secret(patient.key, b"bundle|" + entry.digest + bytes.fromhex(recipient[2:])))
+                recipient: crypto.wrap_key(key, recipient, self.public_key(recipient), crypto.derived_secret(
+                    patient.key, self._deployment + b"bundle|" + entry.digest + bytes.fromhex(recipient[2:])))
                 for recipient in recipients
             }
         return self.store.put(envelope.encode_bundle(patient.address, keys)) if keys else NO_DIGEST
+
+    def _bundle_named(self, patient: str, bundle: bytes) -> bool:
+        """Whether a grant or renewal of `patient` delivered the key bundle `bundle`."""
+        return any(bytes(event["args"]["keyBundle"]) == bundle
+                   for name in ("AccessGranted", "AccessRenewed") for event in self.chain.events(name, patient=patient))
 
     def _header(self, digest: bytes) -> envelope.Header:
         prefix = self.store.get_prefix(digest, HEADER_READ)
@@ -580,7 +714,7 @@ class CareChain:
     # Helpers
 
     def _encrypt(self, private_key: bytes, label: bytes, fields: dict, payload: bytes, recipients: set) -> bytes:
-        secrets = crypto.RecordSecrets(private_key, label)
+        secrets = crypto.RecordSecrets(private_key, self._deployment + label)
         keys = {
             recipient: crypto.wrap_key(secrets.key, recipient, self.public_key(recipient),
                                        secrets.ephemeral_secret(recipient))
@@ -589,24 +723,31 @@ class CareChain:
         header = envelope.Header(nonce=secrets.nonce, keys=keys, **fields)
         return envelope.encode(header, crypto.seal(secrets.key, secrets.nonce, payload, header.associated_data()))
 
-    def _index(self, patient: str, digest: bytes, send) -> RecordEntry:
-        """Indexes a stored object unless a previous try already did; unpins it if refused."""
+    def _index(self, patient: str, digest: bytes, send) -> tuple[RecordEntry, bool]:
+        """Indexes a stored object unless a previous try already did; (entry, whether new).
+        Runs under the patient's storage lock."""
         existing = self.record(patient, digest)
         if existing is not None:
-            return existing
-        self._send_unpinning(digest, send)
-        return self.record(patient, digest)
+            return existing, False
+        self._send_or_release(digest, send, still_needed=lambda: self.record(patient, digest) is not None)
+        return self.record(patient, digest), True
 
-    def _send_unpinning(self, digest: bytes, send) -> None:
-        """Sends a transaction that refers to the stored object `digest`, unpinning the object if
-        the chain refuses it. (If the chain cannot be reached the outcome is unknown: the object
-        stays, and a retry finds it.)"""
+    def _send_or_release(self, digest: bytes, send, still_needed) -> None:
+        """Sends a transaction that refers to the stored object `digest`. If the chain refuses it,
+        the object is unpinned unless the chain, read after the refusal, still needs it (an
+        identical submission that won the race indexed or delivered it). If the chain cannot be
+        reached the outcome is unknown: the object stays, and a retry finds it."""
         try:
             send()
         except TransactionFailed:
-            if digest != NO_DIGEST:
+            if digest != NO_DIGEST and not still_needed():
                 self.store.unpin(digest)
             raise
+
+    def _storage_lock(self, patient: str):
+        """Serializes what stores and indexes data for one patient in this process (uploads by any
+        author, grants, rotations), so identical submissions never race to unpin each other."""
+        return named_lock("patient storage", self.chain.chain_id, self.chain.address, patient)
 
     def _require_role(self, address: str, role: str) -> str:
         participant = self.participant(address)

@@ -12,7 +12,7 @@ import base58
 import ipfshttpclient
 from ipfshttpclient.exceptions import Error as IpfsError
 
-from app.carechain.errors import IntegrityError, ServiceUnavailable
+from app.carechain.errors import IntegrityError, MissingObject, ServiceUnavailable
 
 SHA2_256_PREFIX = b"\x12\x20"  # multihash: sha2-256, 32 bytes
 # ipfshttpclient 0.7.0 passes urllib3 an argument that urllib3 2 deprecates; harmless, and not ours.
@@ -31,10 +31,17 @@ def digest_of(cid: str) -> bytes:
 
 
 class IpfsStore:
-    def __init__(self, api_multiaddr: str, timeout: float = 60):
+    """Objects are fetched only if this deployment's node holds them pinned (everything the product
+    stores is pinned), so an index entry pointing at anything else (a foreign or invented digest)
+    fails at once instead of waiting for a block an offline node will never find. A fetch that
+    stalls is told apart from a missing object by asking the node whether it still answers."""
+
+    def __init__(self, api_multiaddr: str, timeout: float = 60, fetch_timeout: float = 5):
         self.api_multiaddr = api_multiaddr
+        self.fetch_timeout = fetch_timeout
         # connect() would refuse js-ipfs's version number; the RPC calls used here all work.
         self._client = ipfshttpclient.Client(api_multiaddr, timeout=timeout)
+        self._pinned = _PINNED.setdefault(api_multiaddr, set())
 
     def close(self) -> None:
         self._client.close()
@@ -42,19 +49,23 @@ class IpfsStore:
     def put(self, data: bytes) -> bytes:
         """Stores and pins `data`; returns its digest. Adding the same bytes again is harmless."""
         cid = self._call(lambda: self._client.add(io.BytesIO(data), pin=True, cid_version=0)["Hash"])
-        return digest_of(cid)
+        digest = digest_of(cid)
+        self._pinned.add(digest)
+        return digest
 
     def get(self, digest: bytes) -> bytes:
-        data = self._call(lambda: self._client.cat(cid_of(digest)), missing=digest)
+        data = self._fetch(digest, {})
         self._verify(digest, data)
         return data
 
     def get_prefix(self, digest: bytes, length: int) -> bytes:
         """The first `length` bytes, unverified (for reading an envelope's header)."""
-        return self._call(lambda: self._client.cat(cid_of(digest), offset=0, length=length), missing=digest)
+        return self._fetch(digest, {"offset": 0, "length": length})
 
     def unpin(self, digest: bytes) -> None:
-        """Drops the pin, so the node's next garbage collection frees the object."""
+        """Drops the pin, so the node's next garbage collection (see `collect_garbage`) frees the
+        object. Callers decide from the chain that nothing indexed or granted still needs it."""
+        self._pinned.discard(digest)
         try:
             self._client.pin.rm(cid_of(digest))
         except ipfshttpclient.exceptions.ErrorResponse as error:
@@ -63,21 +74,54 @@ class IpfsStore:
         except IpfsError as error:
             raise ServiceUnavailable(f"the IPFS node at {self.api_multiaddr} cannot be reached ({error})") from None
 
+    def collect_garbage(self) -> None:
+        """Deletes every unpinned block from the node's store (after a rotation: the old
+        ciphertext is then really gone from this node)."""
+        self._call(lambda: self._client.repo.gc(quiet=True))
+
     def is_pinned(self, digest: bytes) -> bool:
-        pins = self._call(lambda: self._client.pin.ls(type="recursive")["Keys"])
-        return cid_of(digest) in pins
+        try:
+            self._client.pin.ls(cid_of(digest), type="recursive")
+        except ipfshttpclient.exceptions.ErrorResponse as error:
+            if "not pinned" in str(error).lower():
+                return False
+            raise ServiceUnavailable(f"the IPFS node at {self.api_multiaddr} failed: {error}") from None
+        except ipfshttpclient.exceptions.ConnectionError:
+            raise ServiceUnavailable(f"the IPFS node at {self.api_multiaddr} cannot be reached; is it running?") from None
+        except IpfsError as error:
+            raise ServiceUnavailable(f"the IPFS node at {self.api_multiaddr} failed: {error}") from None
+        return True
+
+    def _fetch(self, digest: bytes, options: dict) -> bytes:
+        if digest not in self._pinned:
+            if not self.is_pinned(digest):
+                raise MissingObject(f"the stored object {cid_of(digest)} is not on this deployment's IPFS node: "
+                                    "it was never stored here, or was removed")
+            self._pinned.add(digest)
+        try:
+            return self._call(lambda: self._client.cat(cid_of(digest), timeout=self.fetch_timeout, **options))
+        except ServiceUnavailable:
+            if self._answers():
+                raise MissingObject(f"the stored object {cid_of(digest)} cannot be read from the IPFS node") from None
+            raise ServiceUnavailable(f"the IPFS node at {self.api_multiaddr} is not responding (it may be "
+                                     "overloaded or stalled); your records are not lost, try again shortly") from None
+
+    def _answers(self) -> bool:
+        try:
+            self._client.version(timeout=2)
+            return True
+        except IpfsError:
+            return False
 
     def _verify(self, digest: bytes, data: bytes) -> None:
         rehashed = self._call(lambda: self._client.add(io.BytesIO(data), only_hash=True, cid_version=0)["Hash"])
         if digest_of(rehashed) != digest:
             raise IntegrityError(f"the stored object {cid_of(digest)} is damaged: its bytes do not hash to its address")
 
-    def _call(self, request, missing: bytes | None = None):
+    def _call(self, request):
         try:
             return request()
         except ipfshttpclient.exceptions.TimeoutError:
-            if missing is not None:
-                raise IntegrityError(f"the stored object {cid_of(missing)} cannot be found on the IPFS node") from None
             raise ServiceUnavailable(f"the IPFS node at {self.api_multiaddr} did not answer in time") from None
         except ipfshttpclient.exceptions.ConnectionError:
             raise ServiceUnavailable(
@@ -85,3 +129,8 @@ class IpfsStore:
             ) from None
         except IpfsError as error:
             raise ServiceUnavailable(f"the IPFS node at {self.api_multiaddr} failed: {error}") from None
+
+
+# Per node: digests this process knows to be pinned (stored or checked by it), so that a read
+# needs no pin query.
+_PINNED: dict[str, set[bytes]] = {}

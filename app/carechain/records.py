@@ -9,6 +9,7 @@ resource, as FHIR defines them).
 import base64
 import hashlib
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -20,6 +21,9 @@ from app.carechain.errors import InvalidInput
 
 MAX_RESOURCE_SIZE = 1 << 20
 MAX_ATTACHMENT_SIZE = 20 << 20
+MAX_NESTING = 64  # FHIR resources nest a dozen levels or so; parsers recurse once per level
+JSON_STRINGS = re.compile(r'"(?:[^"\\]++|\\.)*+"')
+JSON_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 class Category(IntEnum):
@@ -112,6 +116,7 @@ class Record:
         if isinstance(data, (str, bytes)):
             if len(data) > MAX_RESOURCE_SIZE:
                 raise InvalidInput(f"the FHIR resource is larger than {MAX_RESOURCE_SIZE >> 20} MB")
+            _check_nesting(data)
             try:
                 data = json.loads(data)
             except ValueError as error:
@@ -169,6 +174,16 @@ class Record:
         if self.resource_type != "DocumentReference":
             return None
         return self.resource["content"][0]["attachment"].get("contentType")
+
+
+def _check_nesting(text: str | bytes) -> None:
+    """Refuses JSON nested deeper than any FHIR resource is, before a parser recurses into it."""
+    text = text.decode(errors="replace") if isinstance(text, bytes) else text
+    depth = 0
+    for bracket in JSON_BRACKETS.findall(JSON_STRINGS.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > MAX_NESTING:
+            raise InvalidInput(f"the FHIR resource is nested more than {MAX_NESTING} levels deep")
 
 
 def _value_text(resource: dict) -> str:

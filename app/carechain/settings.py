@@ -8,12 +8,17 @@ is how the same code runs against a consortium chain and a kubo node or IPFS Clu
     CARECHAIN_IPFS_API      multiaddr of an /api/v0 endpoint, e.g. /dns/ipfs.internal/tcp/5001/http
     CARECHAIN_KEYSTORES     folder of the encrypted keystores
     CARECHAIN_DIRECTORY     JSON file of the providers' names (public, off chain)
+    CARECHAIN_STORAGE_QUOTA_MB  storage per patient on the IPFS node (default 1024)
+
+The server's own small state files (the rotation journal, storage usage) live beside the keystores
+folder, in `data`.
 """
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.carechain.quota import DEFAULT_QUOTA
 from scripts import localchain, localipfs
 
 
@@ -24,6 +29,12 @@ class Settings:
     ipfs_api: str
     keystores: Path
     directory: Path
+    storage_quota: int = DEFAULT_QUOTA  # bytes per patient
+
+    @property
+    def data(self) -> Path:
+        """The folder of the server's own state: the keystores' parent."""
+        return self.keystores.parent
 
     @classmethod
     def from_environment(cls, environ=os.environ) -> "Settings":
@@ -35,6 +46,7 @@ class Settings:
             ipfs_api=environ.get("CARECHAIN_IPFS_API", localipfs.IpfsNode().api_multiaddr),
             keystores=Path(environ.get("CARECHAIN_KEYSTORES", localchain.ROOT / "data" / "keystores")),
             directory=Path(environ.get("CARECHAIN_DIRECTORY", localchain.ROOT / "data" / "providers.json")),
+            storage_quota=int(environ.get("CARECHAIN_STORAGE_QUOTA_MB", DEFAULT_QUOTA >> 20)) << 20,
         )
 
     def to_environment(self) -> dict[str, str]:
@@ -45,4 +57,5 @@ class Settings:
             "CARECHAIN_IPFS_API": self.ipfs_api,
             "CARECHAIN_KEYSTORES": str(self.keystores),
             "CARECHAIN_DIRECTORY": str(self.directory),
+            "CARECHAIN_STORAGE_QUOTA_MB": str(self.storage_quota >> 20),
         }

@@ -1,5 +1,5 @@
-"""Revocation ends access at once; rotation re-encrypts the affected records under new keys for
-the remaining readers, supersedes the old entries and unpins the old ciphertext."""
+"""Revocation ends access at once; rotation (the default) re-encrypts the affected records under
+new keys for the remaining readers, supersedes the old entries and deletes the old ciphertext."""
 
 import pytest
 
@@ -18,7 +18,7 @@ def test_revoke_with_rotation_leaves_old_keys_opening_nothing_current(carechain,
         carechain._delivered_key(people.doctor.address, patient.address, old.digest),
         people.doctor.address, people.doctor.key)
 
-    (new,) = carechain.revoke(patient, people.doctor.address, rotate=True)
+    (new,) = carechain.revoke(patient, people.doctor.address).rotated
 
     assert carechain.record(patient.address, old.digest).superseded_by == new.number
     assert not carechain.store.is_pinned(old.digest)
@@ -38,7 +38,7 @@ def test_revoke_with_rotation_leaves_old_keys_opening_nothing_current(carechain,
 def test_rotation_keeps_a_doctors_signature_valid(carechain, people, patient):
     carechain.grant(patient, people.doctor.address, [Category.VITALS], True, days_from_now(carechain, 5))
     written = carechain.add_record(people.doctor, patient.address, pulse(patient, 101))
-    (rotated,) = carechain.revoke(patient, people.doctor.address, rotate=True)
+    (rotated,) = carechain.revoke(patient, people.doctor.address).rotated
     opened = carechain.read_record(patient, patient.address, rotated.digest)
     assert (opened.author, opened.author_role, rotated.author) == (people.doctor.address, "doctor", patient.address)
     assert written.superseded_by == 0 and carechain.record(patient.address, written.digest).superseded_by == rotated.number
@@ -47,5 +47,5 @@ def test_rotation_keeps_a_doctors_signature_valid(carechain, people, patient):
 def test_revoke_without_rotation_changes_no_record(carechain, people, patient):
     entry = carechain.add_record(patient, patient.address, pulse(patient))
     carechain.grant(patient, people.doctor.address, [Category.VITALS], False, days_from_now(carechain, 5))
-    assert carechain.revoke(patient, people.doctor.address) == []
+    assert carechain.revoke(patient, people.doctor.address, rotate=False).rotated == []
     assert carechain.all_records(patient.address) == [entry] and carechain.store.is_pinned(entry.digest)

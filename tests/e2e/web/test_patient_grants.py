@@ -71,7 +71,7 @@ def test_renew_then_revoke_with_key_rotation(me, people, carechain):
     assert carechain.grant_of(me.address, prefix).expires_at > days_from_now(carechain, 29)
 
     revoked = me.post(f"/patient/grants/{prefix}/revoke", {"rotate": "y"}, prefix=prefix, follow_redirects=True)
-    assert "can no longer read your records. 1 records re-encrypted" in text(revoked)
+    assert "can no longer read your records. 1 record re-encrypted under new keys" in text(revoked)
     assert carechain.grant_of(me.address, prefix).expires_at == 0
     assert carechain.records(me.address)[0].superseded_by == 2
     assert "Dr. Alice Chen" not in text(me.get("/patient/grants")).split("Give access")[0]
