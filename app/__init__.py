@@ -38,10 +38,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     csrf.init_app(app)
 
-    from app import accounts, backend, errors, views
+    from app import accounts, backend, errors, throttle, views
 
     backend.init_app(app)
     accounts.init_app(app)
+    throttle.init_app(app)
     errors.init_app(app)
     views.init_app(app)
 

@@ -17,7 +17,6 @@ from app.carechain.flows import checksum
 from app.forms import ActionForm, BackupForm, ImportKeyForm, ImportKeystoreForm, LoginForm, SignupForm
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
-bp.record_once(lambda state: throttle.init_app(state.app))
 
 HOMES = {"admin": "admin.overview", "patient": "patient.dashboard", "doctor": "doctor.patients",
          "hospital": "doctor.patients", "none": "auth.welcome"}

@@ -9,7 +9,6 @@ import platform
 import subprocess
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 from scripts import benchmark, scale_benchmark, web_load
 from scripts.localchain import ROOT
@@ -18,7 +17,7 @@ REPORT = ROOT / "reports" / "benchmark.md"
 
 
 def gas_table() -> str:
-    result = subprocess.run([str(Path(sys.executable).parent / "brownie"), "run", "scripts/gas_report.py",
+    result = subprocess.run([sys.executable, "-m", "scripts.toolchain", "run", "scripts/gas_report.py",
                              "--network", "carechain-test"], cwd=ROOT, capture_output=True, text=True, check=True)
     lines = result.stdout.splitlines()
     table = [line for line in lines if line.startswith("|")]

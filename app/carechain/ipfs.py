@@ -81,15 +81,11 @@ class IpfsStore:
 
     def is_pinned(self, digest: bytes) -> bool:
         try:
-            self._client.pin.ls(cid_of(digest), type="recursive")
-        except ipfshttpclient.exceptions.ErrorResponse as error:
+            self._call(lambda: self._client.pin.ls(cid_of(digest), type="recursive", timeout=self.fetch_timeout))
+        except ServiceUnavailable as error:
             if "not pinned" in str(error).lower():
                 return False
-            raise ServiceUnavailable(f"the IPFS node at {self.api_multiaddr} failed: {error}") from None
-        except ipfshttpclient.exceptions.ConnectionError:
-            raise ServiceUnavailable(f"the IPFS node at {self.api_multiaddr} cannot be reached; is it running?") from None
-        except IpfsError as error:
-            raise ServiceUnavailable(f"the IPFS node at {self.api_multiaddr} failed: {error}") from None
+            raise
         return True
 
     def _fetch(self, digest: bytes, options: dict) -> bytes:
@@ -100,11 +96,10 @@ class IpfsStore:
             self._pinned.add(digest)
         try:
             return self._call(lambda: self._client.cat(cid_of(digest), timeout=self.fetch_timeout, **options))
-        except ServiceUnavailable:
+        except Stalled:
             if self._answers():
                 raise MissingObject(f"the stored object {cid_of(digest)} cannot be read from the IPFS node") from None
-            raise ServiceUnavailable(f"the IPFS node at {self.api_multiaddr} is not responding (it may be "
-                                     "overloaded or stalled); your records are not lost, try again shortly") from None
+            raise
 
     def _answers(self) -> bool:
         try:
@@ -122,13 +117,18 @@ class IpfsStore:
         try:
             return request()
         except ipfshttpclient.exceptions.TimeoutError:
-            raise ServiceUnavailable(f"the IPFS node at {self.api_multiaddr} did not answer in time") from None
+            raise Stalled(f"the IPFS node at {self.api_multiaddr} is not responding (it may be overloaded or "
+                          "stalled); nothing is lost, try again shortly") from None
         except ipfshttpclient.exceptions.ConnectionError:
             raise ServiceUnavailable(
                 f"the IPFS node at {self.api_multiaddr} cannot be reached; is it running?"
             ) from None
         except IpfsError as error:
             raise ServiceUnavailable(f"the IPFS node at {self.api_multiaddr} failed: {error}") from None
+
+
+class Stalled(ServiceUnavailable):
+    """The node accepted the connection but sent nothing within the time allowed."""
 
 
 # Per node: digests this process knows to be pinned (stored or checked by it), so that a read

@@ -2,12 +2,13 @@
 while a transaction is pending. Each time the user gets a clear error, no index entry points at
 missing data, nothing is lost, and the same call succeeds once the service is back."""
 
+import signal
 import threading
 import time
 
 import pytest
 
-from app.carechain.errors import ServiceUnavailable
+from app.carechain.errors import IntegrityError, ServiceUnavailable
 from app.carechain.records import document
 from tests.e2e.helpers import pulse
 
@@ -83,3 +84,17 @@ def services_running(services):
         services.start_chain()
     if services.ipfs is None or services.ipfs.poll() is not None:
         services.start_ipfs()
+
+
+def test_a_stalled_ipfs_node_is_reported_as_stalled_not_as_lost_data(carechain, services, patient):
+    entry = carechain.add_record(patient, patient.address, pulse(patient))
+    services.ipfs.send_signal(signal.SIGSTOP)  # the process lives but answers nothing
+    try:
+        started = time.monotonic()
+        with pytest.raises(ServiceUnavailable, match="not responding") as refused:
+            carechain.read_record(patient, patient.address, entry.digest)
+        assert time.monotonic() - started < 15
+        assert not isinstance(refused.value, IntegrityError)
+    finally:
+        services.ipfs.send_signal(signal.SIGCONT)
+    assert carechain.read_record(patient, patient.address, entry.digest).record.resource["valueQuantity"]

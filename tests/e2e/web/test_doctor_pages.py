@@ -91,7 +91,7 @@ def test_roles_keep_to_their_own_pages(as_user, people, patient):
     for user, url in ((doctor, "/patient/"), (doctor, "/admin/"), (me, "/doctor/"), (me, "/admin/")):
         response = user.get(url)
         assert response.status_code == 302 and response.location == "/auth/", url
-    assert doctor.get(f"/doctor/patients/not-an-address").status_code == 404
+    assert doctor.get("/doctor/patients/not-an-address").status_code == 404
 
 
 def test_pages_need_a_login(visitor):
