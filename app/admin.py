@@ -8,7 +8,7 @@ from app import backend
 from app.accounts import display_name, roles_required
 from app.carechain.directory import enrol, provider_entry
 from app.carechain.errors import InvalidInput, TransactionFailed
-from app.carechain.flows import checksum
+from app.carechain.model import checksum
 from app.forms import ActionForm, ProviderForm, choices
 from app.views import sentence
 

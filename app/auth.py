@@ -13,7 +13,7 @@ from app.accounts import log_in, log_out, login_required, role
 from app.carechain import crypto
 from app.carechain.directory import provider_entry
 from app.carechain.errors import InvalidInput, UnknownAccount, WrongPassword
-from app.carechain.flows import checksum
+from app.carechain.model import checksum
 from app.forms import ActionForm, BackupForm, ImportKeyForm, ImportKeystoreForm, LoginForm, SignupForm
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")

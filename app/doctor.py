@@ -8,7 +8,7 @@ from flask import Blueprint, abort, g, redirect, render_template, url_for
 from app import backend
 from app.accounts import roles_required
 from app.carechain.errors import AccessDenied, InvalidInput
-from app.carechain.flows import checksum
+from app.carechain.model import checksum
 from app.carechain.records import Category
 from app.record_pages import add_record, digest_from, record_forms, send_attachment, show_record
 

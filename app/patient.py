@@ -9,7 +9,8 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from app import backend
 from app.accounts import display_name, roles_required, short_address
 from app.carechain.errors import IntegrityError, InvalidInput, TransactionFailed
-from app.carechain.flows import AUDIT_FILTERS, RecordEntry, checksum
+from app.carechain.audit import AUDIT_FILTERS
+from app.carechain.model import RecordEntry, checksum
 from app.carechain.records import Category
 from app.forms import ActionForm, GrantForm, NarrowForm, RenewForm, RevokeForm, choices
 from app.record_pages import add_record, digest_from, record_forms, send_attachment, show_record
@@ -203,8 +204,11 @@ def _still_covered(carechain, grantee: str) -> str:
     others = carechain.remaining_access(g.user.account.address, grantee)
     if not others:
         return f" {display_name(grantee)} can no longer read your records."
-    via = "; ".join(f"{display_name(view.grantee)}'s grant ({_labels(view.categories)})" for view in others)
-    return (f" Careful: {display_name(grantee)} can still read some of your records through {via}. "
+    grants = "; ".join(f"{display_name(view.grantee)}'s grant ({_labels(view.categories)})" for view in others)
+    if others[0].grantee_role == "doctor":  # the revoked grantee is their hospital
+        return (f" Careful: doctors of {display_name(grantee)} keep grants of their own: {grants}. "
+                "Narrow or revoke those too if they should not read your records.")
+    return (f" Careful: {display_name(grantee)} can still read some of your records through {grants}. "
             "Narrow or revoke that grant too if they should not.")
 
 

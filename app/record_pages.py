@@ -9,7 +9,7 @@ from flask import abort, flash, g, render_template, send_file
 
 from app import backend
 from app.carechain.errors import InvalidInput, TransactionFailed
-from app.carechain.flows import OpenedRecord
+from app.carechain.model import OpenedRecord
 from app.forms import RECORD_FORMS
 from app.views import sentence
 

@@ -10,10 +10,16 @@ versions a rotation writes get higher numbers and are never rotated twice.
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from eth_account.signers.local import LocalAccount
+
+from app.carechain import crypto, envelope
+from app.carechain.errors import IntegrityError
 from app.carechain.locks import named_lock
+from app.carechain.model import RecordEntry, checksum
 from app.carechain.records import Category, categories_in, categories_mask
 
 
@@ -76,3 +82,75 @@ class RotationJournal:
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(json.dumps(entries, indent=1))
         os.replace(temporary, self.path)
+
+
+class RotationFlows:
+    """Flows of `CareChain` (see flows.py)."""
+
+    def rotate(self, patient: LocalAccount, categories: Iterable, reason: str) -> Rotation:
+        """Re-encrypts the patient's current records in `categories` indexed so far (those someone
+        who lost access could hold keys for). Journaled first, so `resume_rotation` finishes it if
+        it is interrupted anywhere."""
+        if not categories:
+            return Rotation([], [])
+        through = self.participant(patient.address).record_count
+        self.journal.begin(patient.address, categories, through, reason)
+        return self.resume_rotation(patient)
+
+    def pending_rotation(self, patient: str) -> PendingRotation | None:
+        return self.journal.pending(checksum(patient))
+
+    def resume_rotation(self, patient: LocalAccount) -> Rotation:
+        """Finishes the patient's journaled rotation: each current record in scope is re-encrypted
+        for the patient and everyone who may read its category now, indexed as the old entry's
+        successor (same signature and creation time), and the old ciphertext unpinned; then the
+        node's garbage collection deletes it. Entries that cannot be read are skipped."""
+        pending = self.journal.pending(patient.address)
+        if pending is None:
+            return Rotation([], [])
+        mask = categories_mask(pending.categories)
+        readers = {category: {patient.address} | self.readers(patient.address, category)
+                   for category in pending.categories}
+        rotated, skipped = [], []
+        with self._storage_lock(patient.address):
+            for entry in self._records_through(patient.address, pending.through):
+                if not mask >> entry.category & 1:
+                    continue
+                if entry.superseded_by:
+                    if self._rotated_by_patient(patient.address, entry, pending.through):
+                        self.store.unpin(entry.digest)  # an interrupted run indexed the successor, not this unpin
+                    continue
+                try:
+                    fields, payload = self._open_as_patient(patient, entry)
+                except IntegrityError:
+                    skipped.append(entry)
+                    continue
+                data = self._encrypt(patient.key, b"rotation|" + entry.digest, fields, payload,
+                                     readers[entry.category])
+                digest = self.store.put(data)
+                new, _ = self._index(patient.address, digest, lambda: self.chain.transact(
+                    patient, "supersedeRecord", patient.address, entry.digest, digest))
+                rotated.append(new)
+                self.store.unpin(entry.digest)
+        self.journal.finish(patient.address, pending)
+        self.store.collect_garbage()
+        self.unreadable += skipped
+        return Rotation(rotated, skipped)
+
+    def _rotated_by_patient(self, patient: str, entry: RecordEntry, through: int) -> bool:
+        """Whether `entry` was replaced by the patient after the rotation numbered `through` began."""
+        if entry.superseded_by <= through:
+            return False
+        (successor,) = self.records(patient, entry.superseded_by, 1)
+        return successor.author == patient
+
+    def _open_as_patient(self, patient: LocalAccount, entry: RecordEntry) -> tuple[dict, bytes]:
+        """The header fields and sealed payload of one of the patient's records, opened with the
+        patient's key (IntegrityError for anything that is not such a record)."""
+        header, ciphertext = envelope.decode(self.store.get(entry.digest))
+        self._check_header(patient.address, entry, header)
+        key = self._patient_key(patient, header)
+        payload = crypto.open_sealed(key, header.nonce, ciphertext, header.associated_data())
+        fields = dict(patient=header.patient, author=header.author, category=header.category,
+                      created_at=header.created_at)
+        return fields, payload

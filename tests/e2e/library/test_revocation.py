@@ -1,7 +1,10 @@
 """Revocation ends access at once; rotation (the default) re-encrypts the affected records under
 new keys for the remaining readers, supersedes the old entries and deletes the old ciphertext."""
 
+import base64
+
 import pytest
+import requests
 
 from app.carechain import crypto, envelope
 from app.carechain.errors import AccessDenied
@@ -9,7 +12,17 @@ from app.carechain.records import Category
 from tests.e2e.helpers import days_from_now, pulse
 
 
-def test_revoke_with_rotation_leaves_old_keys_opening_nothing_current(carechain, people, patient):
+def blocks_on_node(services) -> str:
+    """Every block in the IPFS node's store (the standard refs/local call), named by raw CIDv1."""
+    return requests.post(f"{services.ipfs_node.api_url}/refs/local", timeout=30).text
+
+
+def block_name(digest: bytes) -> str:
+    """How refs/local names the block with this sha2-256 digest: CIDv1, raw codec, base32."""
+    return "b" + base64.b32encode(bytes([1, 0x55, 0x12, 0x20]) + digest).decode().lower().rstrip("=")
+
+
+def test_revoke_with_rotation_leaves_old_keys_opening_nothing_current(carechain, services, people, patient):
     old = carechain.add_record(patient, patient.address, pulse(patient, 66))
     carechain.grant(patient, people.doctor.address, [Category.VITALS], False, days_from_now(carechain, 5))
     carechain.grant(patient, people.other_hospital.address, [Category.VITALS], False, days_from_now(carechain, 5))
@@ -22,6 +35,8 @@ def test_revoke_with_rotation_leaves_old_keys_opening_nothing_current(carechain,
 
     assert carechain.record(patient.address, old.digest).superseded_by == new.number
     assert not carechain.store.is_pinned(old.digest)
+    stored = blocks_on_node(services)
+    assert block_name(new.digest) in stored and block_name(old.digest) not in stored  # collected, not only unpinned
     assert [e.digest for e in carechain.all_records(patient.address)] == [new.digest]
     header, ciphertext = envelope.decode(carechain.store.get(new.digest))
     assert people.doctor.address not in header.keys

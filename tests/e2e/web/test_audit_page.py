@@ -13,7 +13,7 @@ from app.accounts import Unlocked, display_name
 from app.carechain import crypto
 from app.carechain.directory import ProviderDirectory, provider_entry
 from app.carechain.errors import TransactionFailed
-from app.carechain.flows import AuditEvent
+from app.carechain.audit import AuditEvent
 from app.carechain.records import Category
 from app.patient import _describe
 from tests.e2e.helpers import days_from_now, pulse, text

@@ -61,6 +61,15 @@ def test_revoking_a_doctor_says_their_hospitals_grant_still_covers_them(as_user,
     assert "Dr. Alice Chen can still read some of your records through St. Mary&#39;s Hospital&#39;s grant (labs)" in page
 
 
+def test_revoking_a_hospital_names_its_doctors_own_grants(as_user, carechain, people, patient):
+    carechain.grant(patient, people.hospital.address, [Category.VITALS], False, days_from_now(carechain, 3))
+    carechain.grant(patient, people.colleague.address, [Category.LABS], False, days_from_now(carechain, 3))
+    prefix = people.hospital.address
+    page = text(as_user(patient).post(f"/patient/grants/{prefix}/revoke", {"rotate": "y"}, prefix=prefix,
+                                      follow_redirects=True))
+    assert "doctors of St. Mary&#39;s Hospital keep grants of their own: Dr. Bob Okafor&#39;s grant (labs)" in page
+
+
 def test_rotation_is_the_default_on_revoke(as_user, carechain, people, patient):
     carechain.add_record(patient, patient.address, pulse(patient))
     carechain.grant(patient, people.doctor.address, [Category.VITALS], False, days_from_now(carechain, 3))

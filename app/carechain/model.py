@@ -1,0 +1,89 @@
+"""The library's view of what the chain holds: participants, index entries, opened records, grants."""
+
+from dataclasses import dataclass
+
+from eth_utils import is_address, to_checksum_address
+
+from app.carechain.errors import InvalidInput
+from app.carechain.ipfs import cid_of
+from app.carechain.records import Category, Record
+
+ROLES = {0: "none", 1: "patient", 2: "hospital", 3: "doctor"}
+NO_DIGEST = bytes(32)
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+@dataclass(frozen=True)
+class Participant:
+    address: str
+    role: str
+    suspended: bool
+    registered_at: int
+    record_count: int
+    hospital: str | None
+
+    @property
+    def grantees(self) -> list[str]:
+        """The accounts whose grants cover this participant: itself, and a doctor's hospital."""
+        return [self.address, self.hospital] if self.hospital else [self.address]
+
+
+@dataclass(frozen=True)
+class RecordEntry:
+    """An index entry of the chain."""
+
+    patient: str
+    digest: bytes
+    number: int
+    author: str
+    category: Category
+    added_at: int
+    superseded_by: int  # number of the replacing record; 0 while current
+    disputed: bool  # flagged by the patient (e.g. junk a write grantee indexed); the entry stays
+
+    @property
+    def cid(self) -> str:
+        return cid_of(self.digest)
+
+
+@dataclass(frozen=True)
+class OpenedRecord:
+    """A record fetched, verified (digest, header, decryption, signature, author) and decrypted."""
+
+    entry: RecordEntry
+    record: Record
+    author: str  # who signed it; the index's author differs only after a rotation by the patient
+    author_role: str
+
+
+@dataclass(frozen=True)
+class GrantView:
+    patient: str
+    grantee: str
+    grantee_role: str
+    categories: list
+    can_write: bool
+    expires_at: int  # 0: revoked
+
+    def active(self, now: int) -> bool:
+        return self.expires_at > now
+
+    def seconds_left(self, now: int) -> int:
+        return max(0, self.expires_at - now)
+
+
+@dataclass(frozen=True)
+class PatientAccess:
+    """A patient who granted a doctor access, directly or through the doctor's hospital."""
+
+    patient: str
+    via: str  # the grantee: the doctor or their hospital
+    grant: GrantView
+
+
+def checksum(address: str, what: str = "address") -> str:
+    if not isinstance(address, str) or not is_address(address):
+        raise InvalidInput(f"{address!r} is not a valid {what}: expected 0x and 40 hexadecimal characters")
+    if address != address.lower() and address != address.upper() and to_checksum_address(address) != address:
+        raise InvalidInput(f"{address} has a wrong checksum: check it for typing errors")
+    return to_checksum_address(address)

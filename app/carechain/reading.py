@@ -1,0 +1,163 @@
+"""Reading records: the access check on chain, fetching, verifying and decrypting, and the read
+logged on chain before anything is shown; refusals explained in words.
+"""
+
+from datetime import datetime, timezone
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from app.carechain import crypto, envelope
+from app.carechain.errors import AccessDenied, IntegrityError, InvalidInput, TransactionFailed
+from app.carechain.model import NO_DIGEST, OpenedRecord, Participant, RecordEntry, checksum
+from app.carechain.records import Category, Record
+
+HEADER_READ = 8192  # first read of an envelope: its header, for most records
+
+
+class ReadingFlows:
+    """Flows of `CareChain` (see flows.py), which provides chain, store, journal and quota."""
+
+    def readable_records(self, reader: str, patient: str) -> list[RecordEntry]:
+        """The patient's current records in the categories `reader` may read now."""
+        allowed = {category for category in Category if self.access_problem(patient, reader, category) is None}
+        return [entry for entry in self.all_records(patient) if entry.category in allowed]
+
+    def read_record(self, reader: LocalAccount, patient: str, digest: bytes, log: bool = True) -> OpenedRecord:
+        """Checks access on chain, fetches, verifies and decrypts a record; a provider's read is
+        then logged on chain for the patient's audit trail."""
+        patient = checksum(patient)
+        entry = self.record(patient, digest)
+        if entry is None:
+            raise InvalidInput("this patient has no such record")
+        if reader.address != patient:
+            self._require_access(patient, reader.address, entry.category)
+        header, ciphertext = envelope.decode(self.store.get(entry.digest))
+        self._check_header(patient, entry, header)
+        key = self._record_key(reader, patient, entry.digest, header)
+        payload = crypto.open_sealed(key, header.nonce, ciphertext, header.associated_data())
+        signature, body, resource_json, attachment = envelope.unpack_payload(payload)
+        signer = crypto.record_signer(self.domain, signature, header.patient, header.author, header.category,
+                                      header.created_at, keccak(body))
+        if signer != header.author:
+            raise IntegrityError(f"the record's signature is not by its stated author {header.author} (signed by {signer})")
+        author_role = self._author_role(header.author, patient)
+        try:
+            record = Record.from_fhir(resource_json, attachment, header.created_at)
+        except InvalidInput as error:
+            raise IntegrityError(f"the decrypted record is not valid: {error}") from None
+        if record.category != header.category:
+            raise IntegrityError("the record's content does not belong to its category")
+        if log and reader.address != patient:
+            self._log_read(reader, patient, entry.digest)
+        return OpenedRecord(entry, record, header.author, author_role)
+
+    def _log_read(self, reader: LocalAccount, patient: str, digest: bytes) -> None:
+        """Logs the read on chain before the record is shown: no read without its trail."""
+        try:
+            self.chain.transact(reader, "logRead", patient, digest)
+        except TransactionFailed as error:
+            if error.error_name == "RecordIndexUnauthorizedReader":
+                raise AccessDenied("your access ended while the record was being opened, so it was not shown") from None
+            raise
+
+    def _author_role(self, author: str, patient: str) -> str:
+        if author == patient:
+            return "patient"
+        participant = self.participant(author)
+        if participant is None or participant.role != "doctor":
+            raise IntegrityError(f"the record's author {author} is not a registered doctor")
+        return "doctor"
+
+    def _record_key(self, reader: LocalAccount, patient: str, digest: bytes, header: envelope.Header) -> bytes:
+        wrapped = header.keys.get(reader.address) or self._delivered_key(reader.address, patient, digest)
+        if wrapped is None:
+            raise AccessDenied("the key of this record has not been delivered to you: "
+                               "ask the patient to grant access again")
+        return crypto.unwrap_key(wrapped, reader.address, reader.key)
+
+    def _delivered_key(self, reader: str, patient: str, digest: bytes) -> dict | None:
+        """The reader's wrapped key for `digest` from the key bundles of the patient's grants to the
+        reader or the reader's hospital, newest first."""
+        participant = self.participant(reader)
+        bundles = []
+        for grantee in participant.grantees if participant else []:
+            for event in ("AccessGranted", "AccessRenewed"):
+                bundles += [e for e in self.chain.events(event, patient=patient, grantee=grantee)
+                            if bytes(e["args"]["keyBundle"]) != NO_DIGEST]
+        for event in sorted(bundles, key=lambda e: (e["blockNumber"], e["logIndex"]), reverse=True):
+            owner, keys = self._bundle(bytes(event["args"]["keyBundle"]))
+            wrapped = keys.get(digest.hex(), {}).get(reader) if owner == patient else None
+            if wrapped:
+                return wrapped
+        return None
+
+    def _bundle(self, digest: bytes) -> tuple[str, dict]:
+        if digest not in self._bundles:
+            self._bundles[digest] = envelope.decode_bundle(self.store.get(digest))
+        return self._bundles[digest]
+
+    def _header(self, digest: bytes) -> envelope.Header:
+        prefix = self.store.get_prefix(digest, HEADER_READ)
+        end = envelope.header_end(prefix)
+        return envelope.decode_header(prefix if end <= len(prefix) else self.store.get_prefix(digest, end))
+
+    @staticmethod
+    def _check_header(patient: str, entry: RecordEntry, header: envelope.Header) -> None:
+        if header.patient != patient or header.category != entry.category:
+            raise IntegrityError("the stored record belongs to another patient or category than its index entry: "
+                                 "the entry points at another record's data")
+        if entry.author not in (header.author, patient):  # the patient re-publishes others' records when rotating
+            raise IntegrityError("the stored record names another author than its index entry")
+
+    @staticmethod
+    def _patient_key(patient: LocalAccount, header: envelope.Header) -> bytes:
+        wrapped = header.keys.get(patient.address)
+        if wrapped is None:
+            raise IntegrityError("the stored record holds no key for its patient")
+        return crypto.unwrap_key(wrapped, patient.address, patient.key)
+
+    def access_problem(self, patient: str, account: str, category: Category, write: bool = False) -> str | None:
+        """None if `account` may read (or write) `category` of the patient's records now, else why not.
+        The chain decides; the wall clock also ends a grant whose second has passed, since an idle
+        chain's clock stands still."""
+        participant = self.participant(account)
+        if participant is None or participant.role not in ("doctor", "hospital"):
+            return "only registered doctors and hospitals can be granted access"
+        if self.chain.call("canWrite" if write else "canAccess", patient, participant.address, int(category)):
+            now = self.now()
+            for grantee in participant.grantees:
+                expires_at, mask, can_write = self.chain.call("grantOf", patient, grantee)
+                if expires_at > now and mask >> category & 1 and (can_write or not write):
+                    return None
+        return self._refusal(patient, participant, category, write)
+
+    def _require_access(self, patient: str, account: str, category: Category, write: bool = False) -> None:
+        problem = self.access_problem(patient, account, category, write)
+        if problem:
+            raise AccessDenied(problem)
+
+    def _refusal(self, patient: str, participant: Participant, category: Category, write: bool) -> str:
+        """Why the chain (or the wall clock) refuses `participant` this access, in words."""
+        if participant.suspended:
+            return "your account is suspended"
+        if participant.hospital and self.participant(participant.hospital).suspended:
+            return "your hospital is suspended"
+        now = self.now()
+        grants = [self.grant_of(patient, grantee) for grantee in participant.grantees]
+        grants = [grant for grant in grants if grant.expires_at != 0]
+        label = Category(category).label.lower()
+        if not grants:
+            return "this patient has not granted you access, or has revoked it"
+        live = [grant for grant in grants if grant.active(now)]
+        if not live:
+            return f"your access to this patient's records expired on {_when(max(g.expires_at for g in grants))}"
+        if not any(category in grant.categories for grant in live):
+            return f"this patient's grant does not cover {label} records"
+        if write:
+            return f"this patient's grant lets you read {label} records, not add them"
+        return "the chain does not grant you this access"
+
+
+def _when(second: int) -> str:
+    return datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

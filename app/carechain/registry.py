@@ -1,0 +1,83 @@
+"""Who is who: registering patients, hospitals and doctors, suspending providers, their
+roles and public keys, and funding new accounts on a local chain.
+"""
+
+
+from eth_account.signers.local import LocalAccount
+
+from app.carechain import crypto
+from app.carechain.errors import InvalidInput, UnknownAccount
+from app.carechain.model import ROLES, ZERO_ADDRESS, Participant, checksum
+
+
+class RegistryFlows:
+    """Flows of `CareChain` (see flows.py), which provides chain, store, journal and quota."""
+
+    def register_patient(self, patient: LocalAccount) -> Participant:
+        self.chain.transact(patient, "registerPatient", crypto.public_key_of(patient.key))
+        return self.participant(patient.address)
+
+    def register_hospital(self, admin: LocalAccount, hospital: str, public_key: bytes) -> Participant:
+        hospital = checksum(hospital, "hospital address")
+        self.chain.transact(admin, "registerHospital", hospital, self._own_key(hospital, public_key))
+        return self.participant(hospital)
+
+    def register_doctor(self, admin: LocalAccount, doctor: str, hospital: str, public_key: bytes) -> Participant:
+        doctor = checksum(doctor, "doctor address")
+        hospital = checksum(hospital, "hospital address")
+        self.chain.transact(admin, "registerDoctor", doctor, hospital, self._own_key(doctor, public_key))
+        return self.participant(doctor)
+
+    def suspend_provider(self, admin: LocalAccount, provider: str) -> None:
+        self.chain.transact(admin, "suspendProvider", checksum(provider, "provider address"))
+
+    def reinstate_provider(self, admin: LocalAccount, provider: str) -> None:
+        self.chain.transact(admin, "reinstateProvider", checksum(provider, "provider address"))
+
+    def participant(self, address: str) -> Participant | None:
+        address = checksum(address)
+        role, suspended, registered_at, record_count, hospital = self.chain.call("participantOf", address)
+        if role == 0:
+            return None
+        return Participant(address, ROLES[role], suspended, registered_at, record_count,
+                           hospital if hospital != ZERO_ADDRESS else None)
+
+    def public_key(self, address: str) -> bytes:
+        """A participant's registered encryption key, from its registration event."""
+        address = checksum(address)
+        if address not in self._public_keys:
+            for event, field in (("PatientRegistered", "patient"), ("HospitalRegistered", "hospital"),
+                                 ("DoctorRegistered", "doctor")):
+                found = self.chain.events(event, **{field: address})
+                if found:
+                    self._public_keys[address] = bytes(found[0]["args"]["publicKey"])
+                    break
+            else:
+                raise UnknownAccount(f"{address} is not registered")
+        return self._public_keys[address]
+
+    def providers(self) -> list[Participant]:
+        """Every registered hospital and doctor, in registration order."""
+        addresses = [e["args"]["hospital"] for e in self.chain.events("HospitalRegistered")]
+        addresses += [e["args"]["doctor"] for e in self.chain.events("DoctorRegistered")]
+        return sorted((self.participant(a) for a in addresses), key=lambda p: p.registered_at)
+
+    def doctors_of(self, hospital: str) -> list[str]:
+        return [e["args"]["doctor"] for e in self.chain.events("DoctorRegistered", hospital=checksum(hospital))]
+
+    @staticmethod
+    def _own_key(address: str, public_key: bytes) -> bytes:
+        if crypto.address_of(bytes(public_key)) != address:
+            raise InvalidInput(f"that public key does not belong to {address}")
+        return bytes(public_key)
+
+    def _require_role(self, address: str, role: str) -> str:
+        participant = self.participant(address)
+        if participant is None or participant.role != role:
+            raise InvalidInput(f"{checksum(address)} is not a registered {role}")
+        return participant.address
+
+    def fund(self, funder: LocalAccount, address: str, ether: float = 1.0) -> None:
+        """Sends ether for gas to a new account (local chain and demos; a consortium chain with
+        free gas needs no funding)."""
+        self.chain.send_ether(funder, checksum(address), int(ether * 10**18))

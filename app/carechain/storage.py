@@ -1,0 +1,136 @@
+"""Storing records: encrypting, signing, pinning and indexing them, the index itself, and disputes.
+
+Order of effects: data is encrypted and pinned on IPFS before it is indexed on chain. If the chain
+refuses, the object is unpinned unless the chain, read after the refusal, still needs it. What stores
+and indexes data for one patient runs one at a time in this process (`_storage_lock`), so identical
+submissions never race. Envelopes are deterministic (see crypto.py), so retrying an interrupted call
+stores the same bytes under the same digest and finds the index entry already there.
+"""
+
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from app.carechain import crypto, envelope
+from app.carechain.errors import InvalidInput, TransactionFailed
+from app.carechain.locks import named_lock
+from app.carechain.model import NO_DIGEST, ZERO_ADDRESS, RecordEntry, checksum
+from app.carechain.records import Category, Record
+
+
+class StorageFlows:
+    """Flows of `CareChain` (see flows.py), which provides chain, store, journal and quota."""
+
+    def add_record(self, author: LocalAccount, patient: str, record: Record) -> RecordEntry:
+        """Encrypts, signs, stores and indexes `record` for `patient`; the author is the patient or
+        a doctor with write access. Everyone who may read the category gets the key at once."""
+        patient = self._require_role(patient, "patient")
+        category = record.category
+        if author.address != patient:
+            self._require_access(patient, author.address, category, write=True)
+        body = envelope.body_of(record.resource_json, record.attachment)
+        signature = crypto.sign_record(self.domain, author.key, patient, author.address, category, record.created_at,
+                                       keccak(body))
+        header = dict(patient=patient, author=author.address, category=int(category), created_at=record.created_at)
+        label = b"record|" + keccak(envelope.canonical_json({**header, "body": keccak(body).hex()}))
+        payload, _ = envelope.pack_payload(signature, record.resource_json, record.attachment)
+        recipients = {patient, author.address} | self.readers(patient, category)
+        data = self._encrypt(author.key, label, header, payload, recipients)
+        with self._storage_lock(patient):
+            self.quota.check(patient, len(data))
+            digest = self.store.put(data)
+            entry, created = self._index(patient, digest, lambda: self.chain.transact(
+                author, "addRecord", patient, digest, int(category)))
+            if created:
+                self.quota.count(patient, len(data))
+        return entry
+
+    def record(self, patient: str, digest: bytes) -> RecordEntry | None:
+        patient = checksum(patient)
+        author, category, added_at, superseded_by, disputed = self.chain.call("recordOf", patient, digest)
+        if author == ZERO_ADDRESS:
+            return None
+        number = self.record_numbers(patient, [digest]).get(bytes(digest), 0)
+        return RecordEntry(patient, bytes(digest), number, author, Category(category), added_at, superseded_by,
+                           disputed)
+
+    def records(self, patient: str, first: int = 1, limit: int = 100) -> list[RecordEntry]:
+        """One page of a patient's index, oldest first (numbers from 1, at most 100 a page)."""
+        patient = checksum(patient)
+        digests, entries = self.chain.call("recordsPage", patient, first, limit)
+        page = [
+            RecordEntry(patient, bytes(digest), max(first, 1) + i, author, Category(category), added_at, superseded_by,
+                        disputed)
+            for i, (digest, (author, category, added_at, superseded_by, disputed)) in enumerate(zip(digests, entries))
+        ]
+        self._numbers.update(((patient, entry.digest), entry.number) for entry in page)
+        return page
+
+    def all_records(self, patient: str, current_only: bool = True) -> list[RecordEntry]:
+        found, first = [], 1
+        while page := self.records(patient, first, 100):
+            found += page
+            first += len(page)
+        return [entry for entry in found if entry.superseded_by == 0] if current_only else found
+
+    def _records_through(self, patient: str, last: int) -> list[RecordEntry]:
+        """The patient's entries numbered 1 to `last`, superseded ones included."""
+        found, first = [], 1
+        while first <= last and (page := self.records(patient, first, min(100, last - first + 1))):
+            found += page
+            first += len(page)
+        return found
+
+    def dispute(self, patient: LocalAccount, digest: bytes, disputed: bool = True) -> RecordEntry:
+        """Flags one of the patient's own index entries as disputed (or withdraws the flag): the
+        entry stays, as the index is append-only, but pages hide it and readers see the flag."""
+        if self.record(patient.address, digest) is None:
+            raise InvalidInput("you have no such record")
+        self.chain.transact(patient, "disputeRecord", bytes(digest), bool(disputed))
+        return self.record(patient.address, digest)
+
+    def record_numbers(self, patient: str, digests) -> dict[bytes, int]:
+        """The numbers of some of a patient's records, from one event query; numbers never
+        change, so they are cached."""
+        patient = checksum(patient)
+        wanted = [bytes(d) for d in set(digests) if (patient, bytes(d)) not in self._numbers]
+        if wanted:
+            for event in self.chain.events("RecordAdded", patient=patient, digest=wanted):
+                self._numbers[patient, bytes(event["args"]["digest"])] = event["args"]["number"]
+        return {bytes(d): self._numbers[patient, bytes(d)] for d in digests if (patient, bytes(d)) in self._numbers}
+
+    def _encrypt(self, private_key: bytes, label: bytes, fields: dict, payload: bytes, recipients: set) -> bytes:
+        secrets = crypto.RecordSecrets(private_key, self._deployment + label)
+        keys = {
+            recipient: crypto.wrap_key(secrets.key, recipient, self.public_key(recipient),
+                                       secrets.ephemeral_secret(recipient))
+            for recipient in sorted(recipients)
+        }
+        header = envelope.Header(nonce=secrets.nonce, keys=keys, **fields)
+        return envelope.encode(header, crypto.seal(secrets.key, secrets.nonce, payload, header.associated_data()))
+
+    def _index(self, patient: str, digest: bytes, send) -> tuple[RecordEntry, bool]:
+        """Indexes a stored object unless a previous try already did; (entry, whether new).
+        Runs under the patient's storage lock."""
+        existing = self.record(patient, digest)
+        if existing is not None:
+            return existing, False
+        self._send_or_release(digest, send, still_needed=lambda: self.record(patient, digest) is not None)
+        return self.record(patient, digest), True
+
+    def _send_or_release(self, digest: bytes, send, still_needed) -> None:
+        """Sends a transaction that refers to the stored object `digest`. If the chain refuses it,
+        the object is unpinned unless the chain, read after the refusal, still needs it (an
+        identical submission that won the race indexed or delivered it). If the chain cannot be
+        reached the outcome is unknown: the object stays, and a retry finds it."""
+        try:
+            send()
+        except TransactionFailed:
+            if digest != NO_DIGEST and not still_needed():
+                self.store.unpin(digest)
+            raise
+
+    def _storage_lock(self, patient: str):
+        """Serializes what stores and indexes data for one patient in this process (uploads by any
+        author, grants, rotations), so identical submissions never race to unpin each other."""
+        return named_lock("patient storage", self.chain.chain_id, self.chain.address, patient)
