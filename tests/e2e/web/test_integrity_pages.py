@@ -88,7 +88,7 @@ def junk(carechain, people, patient):
     return digests
 
 
-def test_the_dashboard_marks_junk_at_once_and_the_patient_hides_it(as_user, carechain, patient, junk):
+def test_the_dashboard_marks_junk_at_once_and_the_patient_hides_it(as_user, carechain, people, patient, junk):
     real = carechain.add_record(patient, patient.address, pulse(patient, 70))
     me = as_user(patient)
     started = time.monotonic()
@@ -101,6 +101,8 @@ def test_the_dashboard_marks_junk_at_once_and_the_patient_hides_it(as_user, care
     assert text(hidden).count("✗ failed") == 3
     assert carechain.record(patient.address, junk[0]).disputed
     assert carechain.record(patient.address, real.digest).disputed is False
+    doctors_list = text(as_user(people.doctor).get(f"/doctor/patients/{patient.address}"))
+    assert doctors_list.count("disputed by the patient") == 1
 
 
 def test_granting_with_junk_in_the_index_works_and_says_what_was_skipped(as_user, carechain, people, patient, junk):
