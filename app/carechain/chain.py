@@ -13,11 +13,10 @@ from pathlib import Path
 
 import requests
 from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_utils import function_signature_to_4byte_selector, keccak
 from web3 import Web3
-from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
+from web3.exceptions import BlockNotFound, ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
 
 from app.carechain.errors import ServiceUnavailable, TransactionFailed
 from app.carechain.locks import named_lock
@@ -27,6 +26,12 @@ RECEIPT_TIMEOUT = 120  # seconds
 NONCE_RETRIES = 4
 # What a node says when another process used the nonce first (Ganache, geth, Besu wordings).
 NONCE_CLASHES = ("nonce", "underpriced", "already known", "known transaction")
+# Gas: a function's first transaction in this process is estimated (eth_estimateGas, which costs
+# the node several executions); later ones of the same function shape get the largest estimate
+# seen times GAS_MARGIN, checked with one eth_call sent in the same batch as the nonce and fee
+# lookups (so a refusal is still explained in words before anything is sent). A transaction that
+# runs out of gas anyway is re-estimated and sent again.
+GAS_MARGIN = 1.3
 
 # What each custom error means to the person who caused it.
 EXPLANATIONS = {
@@ -70,6 +75,11 @@ class Chain:
         self.deploy_block = int(deployment["deployBlock"])
         self.code_hash = bytes.fromhex(deployment["runtimeCodeHash"].removeprefix("0x"))
         self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+        # web3's validation middleware asks eth_chainId before every eth_call and eth_estimateGas
+        # (a round trip each): the chain id is checked by `check_deployment`, and transactions are
+        # signed with the manifest's. No ENS names are used either.
+        self.w3.middleware_onion.remove("validation")
+        self.w3.middleware_onion.remove("ens_name_to_address")
         self.contract = self.w3.eth.contract(address=deployment["address"], abi=deployment["abi"])
         self.receipts: list = []  # of the transactions this instance sent, for showing their outcome
         self._errors = {
@@ -91,14 +101,34 @@ class Chain:
         not the deployer the manifest names."""
         return self.call("owner")
 
-    def check_deployment(self) -> None:
-        """Refuses a chain with another id, or without the manifest's contract code."""
-        chain_id = self._rpc(lambda: self.w3.eth.chain_id)
+    def check_deployment(self, cached: bool = False) -> None:
+        """Refuses a chain with another id, or without the manifest's contract code. The full check
+        (chain id, code, the deployment block's hash) is one batch request; with `cached`, a
+        deployment this process already checked on this URL is confirmed by its chain id and the
+        hash of its deployment block alone (one smaller batch), so a chain replaced meanwhile (reset,
+        another genesis, redeployed) is still refused at the next connection."""
+        key = (self.rpc_url, self.chain_id, self.address, self.code_hash, self.deploy_block)
+        known = _DEPLOYMENTS.get(key) if cached else None
+        requests_ = [("eth_chainId", []), ("eth_getBlockByNumber", [hex(self.deploy_block), False])]
+        if known is None:
+            requests_.append(("eth_getCode", [self.address, "latest"]))
+        answers = self._batch(requests_)
+        chain_id, block = (answer.get("result") for answer in answers[:2])
+        chain_id = int(chain_id, 16) if isinstance(chain_id, str) else chain_id
         if chain_id != self.chain_id:
+            _DEPLOYMENTS.pop(key, None)
             raise ServiceUnavailable(f"the chain at {self.rpc_url} has id {chain_id}, the deployment is for {self.chain_id}")
-        code = self._rpc(lambda: self.w3.eth.get_code(self.address))
-        if keccak(code) != self.code_hash:
-            raise ServiceUnavailable(f"the contract of the deployment manifest is not on the chain at {self.rpc_url}")
+        block_hash = block.get("hash") if isinstance(block, dict) else None
+        if known is None:
+            code = answers[2].get("result") or "0x"
+            if keccak(hexstr=code) != self.code_hash:
+                raise ServiceUnavailable(f"the contract of the deployment manifest is not on the chain at {self.rpc_url}")
+            if block_hash:
+                _DEPLOYMENTS[key] = block_hash
+        elif block_hash != known:
+            _DEPLOYMENTS.pop(key, None)
+            raise ServiceUnavailable(f"the contract of the deployment manifest is not on the chain at {self.rpc_url} "
+                                     "(the chain was replaced)")
 
     def call(self, function: str, *args):
         return self._rpc(lambda: getattr(self.contract.functions, function)(*args).call())
@@ -122,35 +152,69 @@ class Chain:
         are sent one at a time (see `_serialized`), so two tabs or a double click never race for a
         nonce."""
         call = getattr(self.contract.functions, function)(*args)
+        shape = (function, tuple(item["type"] for item in call.abi["inputs"]))
+        request = {"from": account.address, "to": self.address, "data": call._encode_transaction_data()}
 
-        def build(nonce: int) -> dict:
-            try:
-                return call.build_transaction({"from": account.address, "chainId": self.chain_id, "nonce": nonce})
-            except ContractCustomError as error:
-                raise TransactionFailed(*self.explain(error.data)) from None
-            except ContractLogicError as error:
-                # Ganache reports a custom error met while estimating gas as revert data in `result`.
-                data = error.data.get("result") if isinstance(error.data, dict) else None
-                if data and len(data) > 2:
-                    raise TransactionFailed(*self.explain(data)) from None
-                log.warning("%s refused while estimating gas: %s", function, error)
-                raise TransactionFailed("the chain refused the transaction: it would fail") from None
+        for attempt in range(2):
+            known_gas = _GAS.get(shape) if attempt == 0 else None
 
-        receipt = self._serialized(account, build)
-        if receipt["status"] != 1:
-            raise TransactionFailed(f"transaction {receipt['transactionHash'].hex()} was reverted")
-        self.receipts.append(receipt)
-        return receipt
+            def build(nonce: int, fees: dict, check) -> dict:
+                if check.get("error"):
+                    raise self._refusal(function, check["error"])
+                gas = int(known_gas * GAS_MARGIN) if known_gas else int(check["result"], 16)
+                if not known_gas:
+                    _GAS[shape] = max(_GAS.get(shape, 0), gas)
+                    gas = int(gas * GAS_MARGIN)  # the estimate of a path may fall short for another one
+                return {"type": 2, "chainId": self.chain_id, "nonce": nonce, "to": self.address,
+                        "data": request["data"], "value": 0, "gas": gas, **fees}
 
-    def _serialized(self, account: LocalAccount, build) -> dict:
-        """Builds (with the account's next nonce), signs, sends and waits for one transaction of
-        `account` while holding that account's lock. The nonce is read from the chain's pending
-        count each time, so nothing needs to survive a restart and a transaction the chain dropped
-        is simply replaced; a nonce taken meanwhile by another process is retried."""
+            check = ("eth_call", [request, "latest"]) if known_gas else ("eth_estimateGas", [request])
+            receipt, gas = self._serialized(account, build, check)
+            if receipt["status"] == 1:
+                self.receipts.append(receipt)
+                return receipt
+            if receipt["gasUsed"] < gas or attempt == 1:
+                break
+            log.warning("%s ran out of gas with %d (cached estimate); estimating again", function, gas)
+            _GAS.pop(shape, None)
+        raise TransactionFailed(f"transaction {receipt['transactionHash'].hex()} was reverted")
+
+    def _refusal(self, function: str, error: dict) -> TransactionFailed:
+        """TransactionFailed in words for the error of an eth_call or eth_estimateGas: the custom
+        error's explanation when the node gives revert data (Ganache puts it in `data`, or in
+        `data.result` when estimating), else a plain sentence."""
+        data = error.get("data")
+        if isinstance(data, dict):
+            data = data.get("result") or data.get("data")
+        if isinstance(data, str) and len(data) > 2:
+            return TransactionFailed(*self.explain(data))
+        message = str(error.get("message", "")).lower()
+        if "insufficient funds" in message:
+            return TransactionFailed("this account has too little ether to pay for the transaction")
+        log.warning("%s refused before sending: %s", function, error)
+        return TransactionFailed("the chain refused the transaction: it would fail")
+
+    def _serialized(self, account: LocalAccount, build, check: tuple | None = None) -> tuple[dict, int]:
+        """Builds, signs, sends and waits for one transaction of `account` while holding that
+        account's lock; returns (receipt, gas limit). The account's next nonce, the fee fields and
+        `check` (an eth_call or eth_estimateGas request, whose answer `build(nonce, fees, answer)`
+        gets) are asked in one batch request. The nonce is read from the chain's pending count each
+        time, so nothing needs to survive a restart and a transaction the chain dropped is simply
+        replaced; a nonce taken meanwhile by another process is retried."""
         with named_lock("transactions", self.chain_id, account.address):
             for attempt in range(NONCE_RETRIES):
-                nonce = self._rpc(lambda: self.w3.eth.get_transaction_count(account.address, "pending"))
-                signed = account.sign_transaction(self._rpc(lambda: build(nonce)))
+                answers = self._batch([("eth_getTransactionCount", [account.address, "pending"]),
+                                       ("eth_getBlockByNumber", ["latest", False]),
+                                       ("eth_maxPriorityFeePerGas", [])] + ([check] if check else []))
+                nonce, block, tip = (answer.get("result") for answer in answers[:3])
+                if nonce is None or block is None or tip is None:
+                    log.warning("the chain did not answer the nonce and fee lookups: %s", answers[:3])
+                    raise TransactionFailed("the chain did not accept the transaction; nothing was changed, "
+                                            "try again in a moment")
+                tip = int(tip, 16)
+                fees = {"maxPriorityFeePerGas": tip, "maxFeePerGas": tip + 2 * int(block.get("baseFeePerGas", "0x0"), 16)}
+                transaction = build(int(nonce, 16), fees, answers[3] if check else None)
+                signed = account.sign_transaction(transaction)
                 try:
                     tx_hash = self._rpc(lambda: self.w3.eth.send_raw_transaction(signed.raw_transaction))
                 except Web3RPCError as error:
@@ -164,8 +228,9 @@ class Chain:
                     raise TransactionFailed("the chain did not accept the transaction; nothing was changed, "
                                             "try again in a moment") from None
                 try:
+                    # Ganache mines at once (instamine), so the first receipt query finds it.
                     return self._rpc(lambda: self.w3.eth.wait_for_transaction_receipt(
-                        tx_hash, timeout=RECEIPT_TIMEOUT, poll_latency=0.02))
+                        tx_hash, timeout=RECEIPT_TIMEOUT, poll_latency=0.01)), transaction["gas"]
                 except TimeExhausted:
                     raise TransactionFailed(
                         f"transaction {tx_hash.hex()} was sent but not mined within {RECEIPT_TIMEOUT // 60} minutes: "
@@ -184,22 +249,6 @@ class Chain:
             )
         )
 
-    def raw_events(self, event: str, from_block: int | None = None, to_block: int | None = None, **indexed) -> list:
-        """Like `events`, undecoded: each log's topics hold its indexed arguments (addresses here),
-        which is all some pages need, at a fraction of the decoding cost."""
-        abi = next(item for item in self.contract.abi if item["type"] == "event" and item["name"] == event)
-        signature = keccak(text=f"{event}({','.join(i['type'] for i in abi['inputs'])})")
-        topics = [signature] + [
-            abi_encode([i["type"]], [indexed[i["name"]]]) if i["name"] in indexed else None
-            for i in abi["inputs"] if i["indexed"]
-        ]
-        while topics and topics[-1] is None:
-            topics.pop()
-        query = {"address": self.address, "fromBlock": max(from_block or 0, self.deploy_block),
-                 "toBlock": "latest" if to_block is None else to_block,
-                 "topics": [topic if topic is None else "0x" + bytes(topic).hex() for topic in topics]}
-        return self._rpc(lambda: self.w3.eth.get_logs(query))
-
     def latest_block(self) -> int:
         return self._rpc(lambda: self.w3.eth.block_number)
 
@@ -217,15 +266,40 @@ class Chain:
 
         return self._rpc(fetch)
 
+    def latest_block_and_hash(self, number: int | None) -> tuple[int, str | None]:
+        """The latest block's number and the hash of block `number` (None if there is no such
+        block, or no number), in one batch request: how the event index notices a replaced chain."""
+        if number is None:
+            return self.latest_block(), None
+
+        def fetch():
+            with self.w3.batch_requests() as batch:
+                batch.add(self.w3.eth.get_block_number())
+                batch.add(self.w3.eth.get_block(number))
+                latest, block = batch.execute()
+            return latest, block["hash"].hex() if block else None
+
+        try:
+            return self._rpc(fetch)
+        except BlockNotFound:
+            return self.latest_block(), None
+
+    def logs(self, first: int, last: int) -> list:
+        """Every log of the contract in blocks `first` to `last`, undecoded."""
+        return self._rpc(lambda: self.w3.eth.get_logs({"address": self.address, "fromBlock": first, "toBlock": last}))
+
     def latest_time(self) -> int:
-        return self._rpc(lambda: self.w3.eth.get_block("latest")["timestamp"])
+        """The latest block's timestamp (one raw request, without web3's block formatting)."""
+        block = self._rpc(lambda: self.w3.provider.make_request("eth_getBlockByNumber", ["latest", False])).get("result")
+        if not block:
+            raise ServiceUnavailable(f"the chain at {self.rpc_url} answered without its latest block")
+        return int(block["timestamp"], 16)
 
     def send_ether(self, sender: LocalAccount, to: str, wei: int) -> dict:
-        def build(nonce: int) -> dict:
-            return {"to": to, "value": wei, "gas": 21_000, "chainId": self.chain_id, "nonce": nonce,
-                    "maxFeePerGas": self.w3.eth.gas_price * 2, "maxPriorityFeePerGas": self.w3.eth.max_priority_fee}
+        def build(nonce: int, fees: dict, _check) -> dict:
+            return {"type": 2, "to": to, "value": wei, "gas": 21_000, "chainId": self.chain_id, "nonce": nonce, **fees}
 
-        return self._serialized(sender, build)
+        return self._serialized(sender, build)[0]
 
     def explain(self, data) -> tuple[str, str | None]:
         """(message, error name) for the revert data of a custom error."""
@@ -241,6 +315,14 @@ class Chain:
         template = EXPLANATIONS.get(name, name)
         return (template.format(*args) if args else template), name
 
+    def _batch(self, requests_: list[tuple[str, list]]) -> list[dict]:
+        """Raw JSON-RPC requests in one batch; the raw answers (each with `result` or `error`), in order."""
+        answers = self._rpc(lambda: self.w3.provider.make_batch_request(requests_))
+        if not isinstance(answers, list) or len(answers) != len(requests_):
+            log.warning("the chain at %s answered a batch with %s", self.rpc_url, answers)
+            raise ServiceUnavailable(f"the chain at {self.rpc_url} answered with an error")
+        return sorted(answers, key=lambda answer: answer.get("id", 0)) if all("id" in a for a in answers) else answers
+
     def _rpc(self, request):
         try:
             return request()
@@ -249,3 +331,10 @@ class Chain:
         except requests.HTTPError as error:
             log.warning("the chain at %s answered %s", self.rpc_url, error)
             raise ServiceUnavailable(f"the chain at {self.rpc_url} answered with an error") from None
+
+
+# Per process: the largest gas estimate seen per function shape (name, argument types).
+_GAS: dict[tuple, int] = {}
+# Per process: deployments checked in full, (URL, chain id, address, code hash, deployment block)
+# -> the hash of the deployment block then.
+_DEPLOYMENTS: dict[tuple, str] = {}

@@ -8,6 +8,7 @@ import time
 from app.carechain.audit import AuditFlows
 from app.carechain.chain import Chain
 from app.carechain.grants import GrantFlows
+from app.carechain.index import EventIndex
 from app.carechain.ipfs import IpfsStore
 from app.carechain.model import RecordEntry
 from app.carechain.quota import StorageQuota
@@ -21,9 +22,11 @@ from app.carechain.storage import StorageFlows
 class CareChain(RegistryFlows, StorageFlows, ReadingFlows, GrantFlows, RotationFlows, AuditFlows):
     """Every flow of the product as one call on one object; each concern lives in its own module."""
 
-    def __init__(self, chain: Chain, store: IpfsStore, journal: RotationJournal, quota: StorageQuota):
+    def __init__(self, chain: Chain, store: IpfsStore, index: EventIndex, journal: RotationJournal,
+                 quota: StorageQuota):
         self.chain = chain
         self.store = store
+        self.index = index
         self.journal = journal
         self.quota = quota
         self.domain = {"name": "CareChain", "version": "1", "chainId": chain.chain_id,
@@ -40,12 +43,18 @@ class CareChain(RegistryFlows, StorageFlows, ReadingFlows, GrantFlows, RotationF
     def connect(cls, settings: Settings | None = None) -> "CareChain":
         settings = settings or Settings.from_environment()
         chain = Chain(settings.rpc_url, settings.manifest)
-        chain.check_deployment()
-        return cls(chain, IpfsStore(settings.ipfs_api), RotationJournal(settings.data / "rotations.json"),
+        chain.check_deployment(cached=True)
+        return cls(chain, IpfsStore(settings.ipfs_api), EventIndex.open(settings.index_file, chain),
+                   RotationJournal(settings.data / "rotations.json"),
                    StorageQuota(settings.data / "storage-usage.json", settings.storage_quota))
 
     def close(self) -> None:
         self.store.close()
+
+    def indexed(self) -> EventIndex:
+        """The event index, caught up with the chain (one batch request when nothing is new)."""
+        self.index.sync(self.chain)
+        return self.index
 
     def now(self) -> int:
         """The later of the wall clock and the chain's clock: Ganache only moves its clock when it

@@ -5,7 +5,6 @@ same transaction, and who may read what now.
 from collections.abc import Iterable
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
 
 from app.carechain import crypto, envelope
 from app.carechain.errors import IntegrityError, InvalidInput
@@ -73,9 +72,7 @@ class GrantFlows:
         or those among the newest `limit` grantees (found from recent blocks back, so a page
         costs what a page holds)."""
         patient = checksum(patient)
-        events = self._newest_events(["AccessGranted"], limit, raw=True, patient=patient)
-        grantees = list(dict.fromkeys(to_checksum_address(bytes(event["topics"][2])[-20:])
-                                      for _, event in reversed(events)))[:limit]
+        grantees = self.indexed().grantees_of(patient, limit)
         return [view for view in self._grant_views(patient, grantees) if view.expires_at != 0]
 
     def _grant_views(self, patient: str, grantees: list[str]) -> list[GrantView]:
@@ -89,30 +86,21 @@ class GrantFlows:
 
     def patients_of(self, doctor: str) -> list[PatientAccess]:
         """Everyone who granted the doctor, or the doctor's hospital, access (live or lapsed)."""
-        doctor = checksum(doctor)
-        participant = self.participant(doctor)
-        found = []
-        for grantee in participant.grantees if participant else []:
-            patients = dict.fromkeys(e["args"]["patient"] for e in self.chain.events("AccessGranted", grantee=grantee))
-            for patient in patients:
-                view = self.grant_of(patient, grantee)
-                if view.expires_at != 0:
-                    found.append(PatientAccess(patient, grantee, view))
-        return found
+        participant = self.participant(checksum(doctor))
+        pairs = self.indexed().grants_to(participant.grantees) if participant else []
+        states = self.chain.call_many([("grantOf", pair) for pair in pairs])
+        roles = self.index.roles(grantee for _, grantee in pairs)
+        return [PatientAccess(patient, grantee, GrantView(patient, grantee, roles[grantee], categories_in(mask),
+                                                          can_write, expires_at))
+                for (patient, grantee), (expires_at, mask, can_write) in zip(pairs, states) if expires_at != 0]
 
     def readers(self, patient: str, category: int) -> set[str]:
         """Everyone who may read `category` of the patient's records now: live grantees, and the
         active doctors of granted hospitals."""
-        now = self.now()
-        readers = set()
-        granted = dict.fromkeys(e["args"]["grantee"] for e in self.chain.events("AccessGranted", patient=patient))
-        for grantee in granted:
-            expires_at, mask, _ = self.chain.call("grantOf", patient, grantee)
-            if expires_at <= now or not mask >> category & 1:
-                continue
-            readers |= {account for account in self._covered_by(grantee)
-                        if self.chain.call("canAccess", patient, account, category)}
-        return readers
+        accounts = list(dict.fromkeys(account for grantee in self.indexed().live_grantees(patient, category, self.now())
+                                      for account in self._covered_by(grantee)))
+        allowed = self.chain.call_many([("canAccess", (patient, account, int(category))) for account in accounts])
+        return {account for account, may in zip(accounts, allowed) if may}  # the chain decides
 
     def remaining_access(self, patient: str, account: str) -> list[GrantView]:
         """Live grants of `patient` through which `account` can still read after its own grant
@@ -140,14 +128,14 @@ class GrantFlows:
 
     def _covered_by(self, grantee: str) -> list[str]:
         """The accounts a grant to `grantee` covers: the grantee, and a hospital's doctors."""
-        if self.participant(grantee).role == "hospital":
-            return [grantee] + self.doctors_of(grantee)
+        if self.indexed().roles([grantee]).get(grantee) == "hospital":
+            return [grantee] + self.index.doctors_of(grantee)
         return [grantee]
 
     def _key_holders(self, grantee: str) -> list[str]:
         """Who receives keys with a grant: the accounts it covers, less suspended doctors."""
-        return [account for account in self._covered_by(grantee)
-                if account == grantee or not self.participant(account).suspended]
+        covered = self._covered_by(grantee)
+        return [grantee] + [doctor.address for doctor in self.participants(covered[1:]) if not doctor.suspended]
 
     def _key_bundle(self, patient: LocalAccount, mask: int, recipients: list[str]) -> bytes:
         """Stores the keys of the patient's current records in `mask`, wrapped for each recipient;
@@ -173,5 +161,4 @@ class GrantFlows:
 
     def _bundle_named(self, patient: str, bundle: bytes) -> bool:
         """Whether a grant or renewal of `patient` delivered the key bundle `bundle`."""
-        return any(bytes(event["args"]["keyBundle"]) == bundle
-                   for name in ("AccessGranted", "AccessRenewed") for event in self.chain.events(name, patient=patient))
+        return self.indexed().bundle_delivered(patient, bundle)

@@ -9,7 +9,7 @@ from eth_utils import keccak
 
 from app.carechain import crypto, envelope
 from app.carechain.errors import AccessDenied, IntegrityError, InvalidInput, TransactionFailed
-from app.carechain.model import NO_DIGEST, OpenedRecord, Participant, RecordEntry, checksum
+from app.carechain.model import OpenedRecord, Participant, RecordEntry, checksum
 from app.carechain.records import Category, Record
 
 HEADER_READ = 8192  # first read of an envelope: its header, for most records
@@ -80,13 +80,8 @@ class ReadingFlows:
         """The reader's wrapped key for `digest` from the key bundles of the patient's grants to the
         reader or the reader's hospital, newest first."""
         participant = self.participant(reader)
-        bundles = []
-        for grantee in participant.grantees if participant else []:
-            for event in ("AccessGranted", "AccessRenewed"):
-                bundles += [e for e in self.chain.events(event, patient=patient, grantee=grantee)
-                            if bytes(e["args"]["keyBundle"]) != NO_DIGEST]
-        for event in sorted(bundles, key=lambda e: (e["blockNumber"], e["logIndex"]), reverse=True):
-            owner, keys = self._bundle(bytes(event["args"]["keyBundle"]))
+        for bundle in self.indexed().bundles(patient, participant.grantees if participant else []):
+            owner, keys = self._bundle(bundle)
             wrapped = keys.get(digest.hex(), {}).get(reader) if owner == patient else None
             if wrapped:
                 return wrapped

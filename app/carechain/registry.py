@@ -43,27 +43,29 @@ class RegistryFlows:
                            hospital if hospital != ZERO_ADDRESS else None)
 
     def public_key(self, address: str) -> bytes:
-        """A participant's registered encryption key, from its registration event."""
+        """A participant's registered encryption key, from its registration event (keys never
+        change, so they are cached)."""
         address = checksum(address)
         if address not in self._public_keys:
-            for event, field in (("PatientRegistered", "patient"), ("HospitalRegistered", "hospital"),
-                                 ("DoctorRegistered", "doctor")):
-                found = self.chain.events(event, **{field: address})
-                if found:
-                    self._public_keys[address] = bytes(found[0]["args"]["publicKey"])
-                    break
-            else:
+            key = self.indexed().public_key(address)
+            if key is None:
                 raise UnknownAccount(f"{address} is not registered")
+            self._public_keys[address] = key
         return self._public_keys[address]
 
     def providers(self) -> list[Participant]:
-        """Every registered hospital and doctor, in registration order."""
-        addresses = [e["args"]["hospital"] for e in self.chain.events("HospitalRegistered")]
-        addresses += [e["args"]["doctor"] for e in self.chain.events("DoctorRegistered")]
-        return sorted((self.participant(a) for a in addresses), key=lambda p: p.registered_at)
+        """Every registered hospital and doctor, in registration order, as the chain has them now."""
+        return self.participants(self.indexed().providers())
+
+    def participants(self, addresses: list[str]) -> list[Participant]:
+        """Several participants from one batch request (all of them registered)."""
+        found = self.chain.call_many([("participantOf", (address,)) for address in addresses])
+        return [Participant(address, ROLES[role], suspended, registered_at, record_count,
+                            hospital if hospital != ZERO_ADDRESS else None)
+                for address, (role, suspended, registered_at, record_count, hospital) in zip(addresses, found)]
 
     def doctors_of(self, hospital: str) -> list[str]:
-        return [e["args"]["doctor"] for e in self.chain.events("DoctorRegistered", hospital=checksum(hospital))]
+        return self.indexed().doctors_of(checksum(hospital))
 
     @staticmethod
     def _own_key(address: str, public_key: bytes) -> bytes:

@@ -30,11 +30,16 @@ class Settings:
     keystores: Path
     directory: Path
     storage_quota: int = DEFAULT_QUOTA  # bytes per patient
+    index: str = ""  # the event index's SQLite file (a path or sqlite:///path); default data/index.sqlite
 
     @property
     def data(self) -> Path:
         """The folder of the server's own state: the keystores' parent."""
         return self.keystores.parent
+
+    @property
+    def index_file(self) -> Path:
+        return Path(self.index.removeprefix("sqlite:///")) if self.index else self.data / "index.sqlite"
 
     @classmethod
     def from_environment(cls, environ=os.environ) -> "Settings":
@@ -47,6 +52,7 @@ class Settings:
             keystores=Path(environ.get("CARECHAIN_KEYSTORES", localchain.ROOT / "data" / "keystores")),
             directory=Path(environ.get("CARECHAIN_DIRECTORY", localchain.ROOT / "data" / "providers.json")),
             storage_quota=int(environ.get("CARECHAIN_STORAGE_QUOTA_MB", DEFAULT_QUOTA >> 20)) << 20,
+            index=environ.get("CARECHAIN_INDEX", ""),
         )
 
     def to_environment(self) -> dict[str, str]:
@@ -58,4 +64,5 @@ class Settings:
             "CARECHAIN_KEYSTORES": str(self.keystores),
             "CARECHAIN_DIRECTORY": str(self.directory),
             "CARECHAIN_STORAGE_QUOTA_MB": str(self.storage_quota >> 20),
+            "CARECHAIN_INDEX": self.index,
         }

@@ -90,13 +90,13 @@ class StorageFlows:
         return self.record(patient.address, digest)
 
     def record_numbers(self, patient: str, digests) -> dict[bytes, int]:
-        """The numbers of some of a patient's records, from one event query; numbers never
+        """The numbers of some of a patient's records, from the event index; numbers never
         change, so they are cached."""
         patient = checksum(patient)
         wanted = [bytes(d) for d in set(digests) if (patient, bytes(d)) not in self._numbers]
         if wanted:
-            for event in self.chain.events("RecordAdded", patient=patient, digest=wanted):
-                self._numbers[patient, bytes(event["args"]["digest"])] = event["args"]["number"]
+            for digest, number in self.indexed().record_numbers(patient, wanted).items():
+                self._numbers[patient, digest] = number
         return {bytes(d): self._numbers[patient, bytes(d)] for d in digests if (patient, bytes(d)) in self._numbers}
 
     def _encrypt(self, private_key: bytes, label: bytes, fields: dict, payload: bytes, recipients: set) -> bytes:

@@ -1,0 +1,255 @@
+"""The event index: an SQLite mirror of the contract's events, so that pages and flows look up
+participants, grants, key bundles, record numbers and the audit trail in one query instead of
+scanning `eth_getLogs` from the deployment block.
+
+It follows the chain from the deployment block, a chunk of blocks at a time, and survives restarts
+by resuming from the last block it indexed. Before each catch-up it checks that the chain still
+holds that block with the hash it saw: a chain that was reset, replaced or reorganised (another
+genesis, the contract deployed again) is detected and the index is rebuilt from scratch. Several
+threads and processes may share the file (SQLite in WAL mode; one catch-up at a time).
+
+The index says what happened; the chain decides. Flows confirm grants and roles with one batch of
+calls before acting on them, and access checks stay on chain.
+"""
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+from app.carechain.locks import named_lock
+
+CHUNK = 5_000  # blocks per eth_getLogs query
+INDEX_VERSION = "1"  # bump to rebuild every index when the schema or the rows' meaning changes
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    block INTEGER NOT NULL, log_index INTEGER NOT NULL, time INTEGER NOT NULL, name TEXT NOT NULL,
+    patient TEXT, actor TEXT, details TEXT NOT NULL, PRIMARY KEY (block, log_index));
+CREATE INDEX IF NOT EXISTS events_by_patient ON events (patient, name, block, log_index);
+CREATE TABLE IF NOT EXISTS participants (
+    address TEXT PRIMARY KEY, role TEXT NOT NULL, hospital TEXT, public_key BLOB NOT NULL,
+    block INTEGER NOT NULL, log_index INTEGER NOT NULL, suspended INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS participants_by_hospital ON participants (hospital);
+CREATE TABLE IF NOT EXISTS grants (
+    patient TEXT NOT NULL, grantee TEXT NOT NULL, categories INTEGER NOT NULL, can_write INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL, block INTEGER NOT NULL, log_index INTEGER NOT NULL,
+    PRIMARY KEY (patient, grantee));
+CREATE INDEX IF NOT EXISTS grants_by_grantee ON grants (grantee);
+CREATE INDEX IF NOT EXISTS grants_by_age ON grants (patient, block, log_index);
+CREATE TABLE IF NOT EXISTS bundles (
+    patient TEXT NOT NULL, grantee TEXT NOT NULL, bundle BLOB NOT NULL, block INTEGER NOT NULL,
+    log_index INTEGER NOT NULL, PRIMARY KEY (block, log_index));
+CREATE INDEX IF NOT EXISTS bundles_by_grant ON bundles (patient, grantee);
+CREATE INDEX IF NOT EXISTS bundles_by_digest ON bundles (bundle);
+CREATE TABLE IF NOT EXISTS records (
+    patient TEXT NOT NULL, digest BLOB NOT NULL, number INTEGER NOT NULL, PRIMARY KEY (patient, digest));
+"""
+REGISTRATIONS = {"PatientRegistered": ("patient", "patient"), "HospitalRegistered": ("hospital", "hospital"),
+                 "DoctorRegistered": ("doctor", "doctor")}
+
+
+class EventIndex:
+    """One per file and process (see `open`), shared by every request's connection."""
+
+    _open: dict[Path, "EventIndex"] = {}
+    _opening = threading.Lock()
+
+    @classmethod
+    def open(cls, path: Path, chain) -> "EventIndex":
+        path = Path(path).resolve()
+        with cls._opening:
+            if path not in cls._open:
+                cls._open[path] = cls(path, chain)
+            return cls._open[path]
+
+    def __init__(self, path: Path, chain):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.RLock()  # one statement at a time on the shared connection
+        self._decoders = _decoders_of(chain)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # Following the chain
+
+    def sync(self, chain) -> int:
+        """Indexes every block up to `chain`'s latest; returns that block's number."""
+        with named_lock("event index", self.path), self._lock:
+            identity = json.dumps([INDEX_VERSION, chain.chain_id, chain.address, chain.deploy_block])
+            meta = dict(self._db.execute("SELECT key, value FROM meta"))
+            if meta.get("identity") != identity:
+                self._rebuild()
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('identity', ?)", (identity,))
+                meta = {}
+            last = int(meta["last_block"]) if "last_block" in meta else None
+            latest, last_hash = chain.latest_block_and_hash(last)
+            if last is not None and last_hash != meta["last_hash"]:  # reset, replaced or reorganised
+                self._rebuild()
+                last = None
+            first = chain.deploy_block if last is None else last + 1
+            for start in range(first, latest + 1, CHUNK):
+                self._index_blocks(chain, start, min(start + CHUNK - 1, latest))
+            return latest
+
+    def _rebuild(self) -> None:
+        with self._db:
+            for table in ("events", "participants", "grants", "bundles", "records"):
+                self._db.execute(f"DELETE FROM {table}")
+            self._db.execute("DELETE FROM meta WHERE key IN ('last_block', 'last_hash')")
+
+    def _index_blocks(self, chain, start: int, end: int) -> None:
+        logs = chain.logs(start, end)
+        decoded = [self._decoders[bytes(log["topics"][0])].process_log(log) for log in logs
+                   if log["topics"] and bytes(log["topics"][0]) in self._decoders]
+        times = chain.block_times({event["blockNumber"] for event in decoded})
+        _, end_hash = chain.latest_block_and_hash(end)
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            indexed = self._db.execute("SELECT value FROM meta WHERE key = 'last_block'").fetchone()
+            if indexed and int(indexed[0]) >= start:  # another process indexed these blocks meanwhile
+                self._db.execute("ROLLBACK")
+                return
+            for event in decoded:
+                self._apply(event, times[event["blockNumber"]])
+            self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                                 [("last_block", str(end)), ("last_hash", end_hash)])
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def _apply(self, event, time: int) -> None:
+        name, args = event["event"], dict(event["args"])
+        position = (event["blockNumber"], event["logIndex"])
+        patient = args.get("patient")
+        actor = args.get("reader") or args.get("author") or patient
+        details = {key: (bytes(value).hex() if isinstance(value, bytes) else value)
+                   for key, value in args.items() if key != "patient"}
+        self._db.execute("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (*position, time, name, patient, actor, json.dumps(details)))
+        if name in REGISTRATIONS:
+            field, role = REGISTRATIONS[name]
+            self._db.execute("INSERT OR REPLACE INTO participants VALUES (?, ?, ?, ?, ?, ?, 0)",
+                             (args[field], role, args.get("hospital"), bytes(args["publicKey"]), *position))
+        elif name in ("ProviderSuspended", "ProviderReinstated"):
+            self._db.execute("UPDATE participants SET suspended = ? WHERE address = ?",
+                             (name == "ProviderSuspended", args["provider"]))
+        elif name == "AccessGranted":  # a grant's position is when it was (last) given: the grants page's order
+            self._db.execute("INSERT OR REPLACE INTO grants VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             (patient, args["grantee"], args["categories"], args["canWrite"], args["expiresAt"],
+                              *position))
+        elif name == "AccessNarrowed":
+            self._db.execute("UPDATE grants SET categories = ?, can_write = ?, expires_at = ? "
+                             "WHERE patient = ? AND grantee = ?",
+                             (args["categories"], args["canWrite"], args["expiresAt"], patient, args["grantee"]))
+        elif name == "AccessRenewed":
+            self._db.execute("UPDATE grants SET expires_at = ? WHERE patient = ? AND grantee = ?",
+                             (args["expiresAt"], patient, args["grantee"]))
+        elif name == "AccessRevoked":
+            self._db.execute("UPDATE grants SET expires_at = 0 WHERE patient = ? AND grantee = ?",
+                             (patient, args["grantee"]))
+        elif name == "RecordAdded":
+            self._db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?)",
+                             (patient, bytes(args["digest"]), args["number"]))
+        if name in ("AccessGranted", "AccessRenewed") and any(args["keyBundle"]):
+            self._db.execute("INSERT OR REPLACE INTO bundles VALUES (?, ?, ?, ?, ?)",
+                             (patient, args["grantee"], bytes(args["keyBundle"]), *position))
+
+    # Looking things up (call `sync` first)
+
+    def public_key(self, address: str) -> bytes | None:
+        rows = self._query("SELECT public_key FROM participants WHERE address = ?", address)
+        return rows[0][0] if rows else None
+
+    def providers(self) -> list[str]:
+        """Hospitals and doctors, in registration order."""
+        return self._column("SELECT address FROM participants WHERE role IN ('hospital', 'doctor') "
+                            "ORDER BY block, log_index")
+
+    def doctors_of(self, hospital: str) -> list[str]:
+        return self._column("SELECT address FROM participants WHERE hospital = ? ORDER BY block, log_index", hospital)
+
+    def roles(self, addresses) -> dict[str, str]:
+        """Roles of the registered accounts among `addresses`."""
+        addresses = list(addresses)
+        return dict(self._query(f"SELECT address, role FROM participants WHERE address IN ({_marks(addresses)})",
+                                *addresses))
+
+    def grant(self, patient: str, grantee: str) -> tuple[int, int, bool] | None:
+        """(expires_at, categories, can_write) of a grant as its events left it (None: never given)."""
+        rows = self._query("SELECT expires_at, categories, can_write FROM grants WHERE patient = ? AND grantee = ?",
+                           patient, grantee)
+        return (rows[0][0], rows[0][1], bool(rows[0][2])) if rows else None
+
+    def grantees_of(self, patient: str, limit: int | None = None) -> list[str]:
+        """The patient's grantees, revoked ones left out, newest grant first."""
+        return self._column("SELECT grantee FROM grants WHERE patient = ? AND expires_at != 0 "
+                            "ORDER BY block DESC, log_index DESC LIMIT ?", patient, _rows(limit))
+
+    def live_grantees(self, patient: str, category: int, now: int) -> list[str]:
+        """Grantees whose grant covers `category` and had not expired at `now`."""
+        return self._column("SELECT grantee FROM grants WHERE patient = ? AND expires_at > ? "
+                            "AND (categories >> ?) & 1", patient, now, int(category))
+
+    def grants_to(self, grantees: list[str]) -> list[tuple[str, str]]:
+        """(patient, grantee) of the unrevoked grants to any of `grantees`, oldest first."""
+        return self._query(f"SELECT patient, grantee FROM grants WHERE grantee IN ({_marks(grantees)}) "
+                           "AND expires_at != 0 ORDER BY block, log_index", *grantees)
+
+    def bundles(self, patient: str, grantees: list[str]) -> list[bytes]:
+        """Digests of the key bundles the patient delivered to `grantees`, newest first."""
+        return self._column(f"SELECT bundle FROM bundles WHERE patient = ? AND grantee IN ({_marks(grantees)}) "
+                            "ORDER BY block DESC, log_index DESC", patient, *grantees)
+
+    def bundle_delivered(self, patient: str, bundle: bytes) -> bool:
+        return bool(self._query("SELECT 1 FROM bundles WHERE patient = ? AND bundle = ?", patient, bytes(bundle)))
+
+    def record_numbers(self, patient: str, digests) -> dict[bytes, int]:
+        digests = [bytes(digest) for digest in digests]
+        return {bytes(digest): number for digest, number in self._query(
+            f"SELECT digest, number FROM records WHERE patient = ? AND digest IN ({_marks(digests)})",
+            patient, *digests)}
+
+    def events(self, patient: str, names, limit: int | None = None,
+               before: tuple[int, int] | None = None) -> list[tuple]:
+        """(block, log_index, time, name, actor, details) of the patient's events `names`,
+        oldest first: the newest `limit` of those strictly before the position `before`."""
+        names = list(names)
+        block, log_index = before or (1 << 62, 0)
+        rows = self._query(
+            f"SELECT block, log_index, time, name, actor, details FROM events WHERE patient = ? "
+            f"AND name IN ({_marks(names)}) AND (block < ? OR (block = ? AND log_index < ?)) "
+            "ORDER BY block DESC, log_index DESC LIMIT ?",
+            patient, *names, block, block, log_index, _rows(limit))
+        return [(*row[:5], json.loads(row[5])) for row in reversed(rows)]
+
+    def _query(self, sql: str, *parameters) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, parameters).fetchall()
+
+    def _column(self, sql: str, *parameters) -> list:
+        return [row[0] for row in self._query(sql, *parameters)]
+
+
+def _marks(values: list) -> str:
+    """Placeholders for an IN list (an empty list matches nothing)."""
+    return ",".join("?" * len(values)) or "NULL"
+
+
+def _rows(limit: int | None) -> int:
+    return -1 if limit is None else limit  # SQLite: a negative LIMIT means none
+
+
+def _decoders_of(chain) -> dict:
+    """The contract's events by the topic of their signature."""
+    return {
+        bytes(chain.w3.keccak(text=f"{item['name']}({','.join(i['type'] for i in item['inputs'])})")):
+            getattr(chain.contract.events, item["name"])()
+        for item in chain.contract.abi if item["type"] == "event"
+    }
