@@ -7,8 +7,9 @@ ganache.json mirrors Ganache's own option names ({"chain": {"chainId": 1337}} is
 import json
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-GANACHE_JSON = ROOT / "ganache.json"
+# The library reads the same file for its defaults; these names are also this module's interface.
+from app.carechain.settings import LOCAL_CHAIN_CONFIG, ROOT, chain_id, rpc_url  # noqa: F401
+
 GANACHE_BIN = ROOT / "node_modules" / ".bin" / "ganache"
 # The test chains run beside a running product chain: brownie's on the next port, the one of the
 # end-to-end tests on the port after.
@@ -16,7 +17,7 @@ TEST_PORT_OFFSET = 1
 E2E_PORT_OFFSET = 2
 
 
-def load_settings(path: Path = GANACHE_JSON) -> dict:
+def load_settings(path: Path = LOCAL_CHAIN_CONFIG) -> dict:
     """Returns ganache.json with the database path made absolute (it is relative to the repo)."""
     settings = json.loads(path.read_text())
     database = settings.get("database", {})
@@ -40,15 +41,6 @@ def e2e_settings(settings: dict, database: str) -> dict:
     """The settings of the end-to-end tests' chain: the product's, on its own port and database."""
     port = int(settings.get("server", {}).get("port", 8545)) + E2E_PORT_OFFSET
     return {**settings, "server": {**settings.get("server", {}), "port": port}, "database": {"dbPath": str(database)}}
-
-
-def rpc_url(settings: dict) -> str:
-    server = settings.get("server", {})
-    return f"http://{server.get('host', '127.0.0.1')}:{server.get('port', 8545)}"
-
-
-def chain_id(settings: dict) -> int:
-    return int(settings["chain"]["chainId"])
 
 
 def dev_account(index: int):

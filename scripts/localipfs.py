@@ -16,7 +16,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.localchain import ROOT
+from app.carechain.settings import LOCAL_IPFS_API_PORT, ROOT
 
 JSIPFS_BIN = ROOT / "node_modules" / ".bin" / "jsipfs"
 
@@ -26,7 +26,7 @@ class IpfsNode:
     """Where a local node keeps its repository and which loopback ports it listens on."""
 
     repo: Path = ROOT / "data" / "ipfs"
-    api_port: int = 5002
+    api_port: int = LOCAL_IPFS_API_PORT
     gateway_port: int = 9090
     rpc_port: int = 5003
     swarm_port: int = 4002

@@ -1,6 +1,7 @@
 """Where the library finds the chain, the deployment, the IPFS node and the keystores.
 
-Defaults are the local services of `make run`; each can be overridden from the environment, which
+Defaults are the local services of `make run` (the chain of ganache.json, the IPFS node's port
+below); each can be overridden from the environment, which
 is how the same code runs against a consortium chain and a kubo node or IPFS Cluster proxy:
 
     CARECHAIN_RPC_URL       JSON-RPC endpoint of the chain
@@ -14,12 +15,26 @@ The server's own small state files (the rotation journal, storage usage) live be
 folder, in `data`.
 """
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.carechain.quota import DEFAULT_QUOTA
-from scripts import localchain, localipfs
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL_CHAIN_CONFIG = ROOT / "ganache.json"  # the local chain's settings, in Ganache's option names
+LOCAL_IPFS_API_PORT = 5002  # the local IPFS node's /api/v0 (scripts/localipfs.py starts it)
+
+
+def rpc_url(chain_config: dict) -> str:
+    """The JSON-RPC endpoint of a chain run with these Ganache settings."""
+    server = chain_config.get("server", {})
+    return f"http://{server.get('host', '127.0.0.1')}:{server.get('port', 8545)}"
+
+
+def chain_id(chain_config: dict) -> int:
+    return int(chain_config["chain"]["chainId"])
 
 
 @dataclass(frozen=True)
@@ -43,14 +58,13 @@ class Settings:
 
     @classmethod
     def from_environment(cls, environ=os.environ) -> "Settings":
-        chain = localchain.load_settings()
-        default_manifest = localchain.ROOT / "deployments" / f"{localchain.chain_id(chain)}.json"
+        chain = json.loads(LOCAL_CHAIN_CONFIG.read_text())
         return cls(
-            rpc_url=environ.get("CARECHAIN_RPC_URL", localchain.rpc_url(chain)),
-            manifest=Path(environ.get("CARECHAIN_MANIFEST", default_manifest)),
-            ipfs_api=environ.get("CARECHAIN_IPFS_API", localipfs.IpfsNode().api_multiaddr),
-            keystores=Path(environ.get("CARECHAIN_KEYSTORES", localchain.ROOT / "data" / "keystores")),
-            directory=Path(environ.get("CARECHAIN_DIRECTORY", localchain.ROOT / "data" / "providers.json")),
+            rpc_url=environ.get("CARECHAIN_RPC_URL", rpc_url(chain)),
+            manifest=Path(environ.get("CARECHAIN_MANIFEST", ROOT / "deployments" / f"{chain_id(chain)}.json")),
+            ipfs_api=environ.get("CARECHAIN_IPFS_API", f"/ip4/127.0.0.1/tcp/{LOCAL_IPFS_API_PORT}/http"),
+            keystores=Path(environ.get("CARECHAIN_KEYSTORES", ROOT / "data" / "keystores")),
+            directory=Path(environ.get("CARECHAIN_DIRECTORY", ROOT / "data" / "providers.json")),
             storage_quota=int(environ.get("CARECHAIN_STORAGE_QUOTA_MB", DEFAULT_QUOTA >> 20)) << 20,
             index=environ.get("CARECHAIN_INDEX", ""),
         )
