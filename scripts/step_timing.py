@@ -38,21 +38,22 @@ ADD_STEPS = [
     ("receipt (mined)", ["web3.eth.eth:Eth.wait_for_transaction_receipt"]),
 ]
 # Every round trip, whatever function makes it: (kind, target, how to name the request from the
-# target's arguments). web3 sends single and batch JSON-RPC requests through the same session.
+# target's arguments, and how many calls it carries). web3 sends single and batch JSON-RPC
+# requests through the same session.
 ROUND_TRIPS = [
     ("JSON-RPC", "web3._utils.http_session_manager:HTTPSessionManager.make_post_request",
-     lambda args: _rpc_name(args[2])),
-    ("IPFS", "ipfshttpclient.http_requests:ClientSync._request", lambda args: args[2].strip("/")),
+     lambda args: _rpc_request(args[2])),
+    ("IPFS", "ipfshttpclient.http_requests:ClientSync._request", lambda args: (args[2].strip("/"), 1)),
 ]
 
 
-def _rpc_name(data) -> str:
-    """The method of a JSON-RPC request, or the methods of a batch."""
+def _rpc_request(data) -> tuple[str, int]:
+    """The method of a JSON-RPC request, or the methods of a batch; and the number of calls."""
     request = json.loads(data)
     if isinstance(request, dict):
-        return request["method"]
+        return request["method"], 1
     methods = Counter(item["method"] for item in request)
-    return "batch (" + " + ".join(f"{count} {method}" for method, count in methods.items()) + ")"
+    return "batch (" + " + ".join(f"{count} {method}" for method, count in methods.items()) + ")", len(request)
 
 
 def _resolve(target: str):
@@ -86,13 +87,15 @@ class StepTimer:
         self.steps = steps
         self.seconds: dict[str, float] = defaultdict(float)
         self.calls: Counter = Counter()
-        self.round_trips: dict[str, Counter] = defaultdict(Counter)
+        self.round_trips: dict[str, Counter] = defaultdict(Counter)  # kind -> request name -> requests
+        self.requested_calls: Counter = Counter()  # kind -> calls, those inside batches included
         self._active = threading.local()
 
     def reset(self) -> None:
         self.seconds.clear()
         self.calls.clear()
         self.round_trips.clear()
+        self.requested_calls.clear()
 
     def missing(self) -> set[str]:
         """Labels of steps none of whose functions exists any more."""
@@ -133,9 +136,17 @@ class StepTimer:
 
     def _counted(self, kind: str, name_of, function):
         def counted(*args, **kwargs):
-            self.round_trips[kind][name_of(args)] += 1
+            name, calls = name_of(args)
+            self.round_trips[kind][name] += 1
+            self.requested_calls[kind] += calls
             return function(*args, **kwargs)
         return counted
+
+
+def summary(timer: StepTimer, runs: int = 1) -> str:
+    """Requests and calls per run, e.g. "4 JSON-RPC requests (1,003 calls) + 1 IPFS"."""
+    return " + ".join(f"{sum(requests.values()) / runs:,g} {kind} ({timer.requested_calls[kind] / runs:,g} calls)"
+                      for kind, requests in timer.round_trips.items()) or "none"
 
 
 def breakdown(title: str, steps, flow, runs: int) -> str:
@@ -167,5 +178,6 @@ def breakdown(title: str, steps, flow, runs: int) -> str:
                 f"{(total - accounted) / total:.0%} |")
     for kind, requests in timer.round_trips.items():
         per_run = ", ".join(f"{name} {count / runs:g}" for name, count in requests.most_common())
-        rows.append(f"\n{kind} requests per run: {sum(requests.values()) / runs:g} ({per_run}).")
+        rows.append(f"\n{kind} requests per run: {sum(requests.values()) / runs:g}, carrying "
+                    f"{timer.requested_calls[kind] / runs:g} calls ({per_run}).")
     return "\n".join(rows)
