@@ -32,7 +32,12 @@ ADD_STEPS = [
     ("encrypt (seal, wrap keys)", ["app.carechain.storage:StorageFlows._encrypt"]),
     ("pin on IPFS", ["app.carechain.ipfs:IpfsStore.put"]),
     ("index entry before and after", ["app.carechain.storage:StorageFlows.record"]),
-    ("gas estimate (build the transaction)", ["web3.contract.contract:ContractFunction.build_transaction"]),
+    ("storage quota (its file read and written)",
+     ["app.carechain.quota:StorageQuota.check", "app.carechain.quota:StorageQuota.count"]),
+    # web3's build_transaction (nonce, fees, eth_estimateGas one by one), or the library's own
+    # batch of the nonce, the fees and a gas estimate or check.
+    ("nonce, fees and gas estimate",
+     ["web3.contract.contract:ContractFunction.build_transaction", "app.carechain.chain:Chain._batch"]),
     ("sign the transaction", ["eth_account.signers.local:LocalAccount.sign_transaction"]),
     ("send", ["web3.eth.eth:Eth.send_raw_transaction"]),
     ("receipt (mined)", ["web3.eth.eth:Eth.wait_for_transaction_receipt"]),
@@ -178,6 +183,7 @@ def breakdown(title: str, steps, flow, runs: int) -> str:
                 f"{(total - accounted) / total:.0%} |")
     for kind, requests in timer.round_trips.items():
         per_run = ", ".join(f"{name} {count / runs:g}" for name, count in requests.most_common())
-        rows.append(f"\n{kind} requests per run: {sum(requests.values()) / runs:g}, carrying "
-                    f"{timer.requested_calls[kind] / runs:g} calls ({per_run}).")
+        count, calls = sum(requests.values()) / runs, timer.requested_calls[kind] / runs
+        carrying = f", carrying {calls:g} calls" if calls != count else ""
+        rows.append(f"\n{kind} requests per run: {count:g}{carrying} ({per_run}).")
     return "\n".join(rows)
