@@ -32,6 +32,8 @@ NONCE_CLASHES = ("nonce", "underpriced", "already known", "known transaction")
 # lookups (so a refusal is still explained in words before anything is sent). A transaction that
 # runs out of gas anyway is re-estimated and sent again.
 GAS_MARGIN = 1.3
+# What Ganache answers instead of refusing connections while it shuts down.
+NODE_DOWN = ("is disconnected", "Database is not open")
 
 # What each custom error means to the person who caused it.
 EXPLANATIONS = {
@@ -230,11 +232,16 @@ class Chain:
                 try:
                     # Ganache mines at once (instamine), so the first receipt query finds it.
                     return self._rpc(lambda: self.w3.eth.wait_for_transaction_receipt(
-                        tx_hash, timeout=RECEIPT_TIMEOUT, poll_latency=0.01)), transaction["gas"]
+                        tx_hash, timeout=RECEIPT_TIMEOUT, poll_latency=0.02)), transaction["gas"]
                 except TimeExhausted:
                     raise TransactionFailed(
                         f"transaction {tx_hash.hex()} was sent but not mined within {RECEIPT_TIMEOUT // 60} minutes: "
                         "check the page again before repeating the change") from None
+                except Web3RPCError as error:  # e.g. a node shutting down: "Database is not open"
+                    log.warning("the chain failed while transaction %s was waiting: %s", tx_hash.hex(), error)
+                    raise ServiceUnavailable(
+                        f"the chain at {self.rpc_url} cannot be reached while transaction {tx_hash.hex()} waits "
+                        "to be mined; is it running? Check the page again before repeating the change") from None
 
     def events(self, event: str, from_block: int | None = None, to_block: int | None = None, **indexed) -> list:
         """Every `event` from `from_block` (default: the deployment) to `to_block` (default: the
@@ -318,6 +325,9 @@ class Chain:
     def _batch(self, requests_: list[tuple[str, list]]) -> list[dict]:
         """Raw JSON-RPC requests in one batch; the raw answers (each with `result` or `error`), in order."""
         answers = self._rpc(lambda: self.w3.provider.make_batch_request(requests_))
+        if any(sign in str(answer.get("error", "")) for answer in (answers if isinstance(answers, list) else [answers])
+               for sign in NODE_DOWN):
+            raise ServiceUnavailable(f"the chain at {self.rpc_url} cannot be reached; is it running?")
         if not isinstance(answers, list) or len(answers) != len(requests_):
             log.warning("the chain at %s answered a batch with %s", self.rpc_url, answers)
             raise ServiceUnavailable(f"the chain at {self.rpc_url} answered with an error")
@@ -331,6 +341,10 @@ class Chain:
         except requests.HTTPError as error:
             log.warning("the chain at %s answered %s", self.rpc_url, error)
             raise ServiceUnavailable(f"the chain at {self.rpc_url} answered with an error") from None
+        except Web3RPCError as error:
+            if any(sign in str(error) for sign in NODE_DOWN):
+                raise ServiceUnavailable(f"the chain at {self.rpc_url} cannot be reached; is it running?") from None
+            raise
 
 
 # Per process: the largest gas estimate seen per function shape (name, argument types).
