@@ -16,7 +16,7 @@ from eth_abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
 from eth_utils import function_signature_to_4byte_selector, keccak
 from web3 import Web3
-from web3.exceptions import BlockNotFound, ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
+from web3.exceptions import BlockNotFound, TimeExhausted, Web3RPCError
 
 from app.carechain.errors import ServiceUnavailable, TransactionFailed
 from app.carechain.locks import named_lock
