@@ -20,7 +20,7 @@ from pathlib import Path
 from app.carechain.locks import named_lock
 
 CHUNK = 5_000  # blocks per eth_getLogs query
-INDEX_VERSION = "1"  # bump to rebuild every index when the schema or the rows' meaning changes
+INDEX_VERSION = "2"  # bump to rebuild every index when the schema or the rows' meaning changes
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_patient ON events (patient, name, block, log_index);
 CREATE TABLE IF NOT EXISTS participants (
     address TEXT PRIMARY KEY, role TEXT NOT NULL, hospital TEXT, public_key BLOB NOT NULL,
-    block INTEGER NOT NULL, log_index INTEGER NOT NULL, suspended INTEGER NOT NULL DEFAULT 0);
+    block INTEGER NOT NULL, log_index INTEGER NOT NULL, registered_at INTEGER NOT NULL,
+    suspended INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS participants_by_hospital ON participants (hospital);
 CREATE TABLE IF NOT EXISTS grants (
     patient TEXT NOT NULL, grantee TEXT NOT NULL, categories INTEGER NOT NULL, can_write INTEGER NOT NULL,
@@ -135,8 +136,9 @@ class EventIndex:
                          (*position, time, name, patient, actor, json.dumps(details)))
         if name in REGISTRATIONS:
             field, role = REGISTRATIONS[name]
-            self._db.execute("INSERT OR REPLACE INTO participants VALUES (?, ?, ?, ?, ?, ?, 0)",
-                             (args[field], role, args.get("hospital"), bytes(args["publicKey"]), *position))
+            self._db.execute("INSERT OR REPLACE INTO participants VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+                             (args[field], role, args["hospital"] if role == "doctor" else None, bytes(args["publicKey"]),
+                              *position, time))
         elif name in ("ProviderSuspended", "ProviderReinstated"):
             self._db.execute("UPDATE participants SET suspended = ? WHERE address = ?",
                              (name == "ProviderSuspended", args["provider"]))
@@ -167,10 +169,13 @@ class EventIndex:
         rows = self._query("SELECT public_key FROM participants WHERE address = ?", address)
         return rows[0][0] if rows else None
 
-    def providers(self) -> list[str]:
-        """Hospitals and doctors, in registration order."""
-        return self._column("SELECT address FROM participants WHERE role IN ('hospital', 'doctor') "
-                            "ORDER BY block, log_index")
+    def providers(self) -> list[tuple[str, str, str | None, bool, int]]:
+        """(address, role, hospital, suspended, registered_at) of hospitals and doctors, in
+        registration order."""
+        return [(address, role, hospital, bool(suspended), registered_at)
+                for address, role, hospital, suspended, registered_at in self._query(
+                    "SELECT address, role, hospital, suspended, registered_at FROM participants "
+                    "WHERE role IN ('hospital', 'doctor') ORDER BY block, log_index")]
 
     def doctors_of(self, hospital: str) -> list[str]:
         return self._column("SELECT address FROM participants WHERE hospital = ? ORDER BY block, log_index", hospital)

@@ -54,8 +54,10 @@ class RegistryFlows:
         return self._public_keys[address]
 
     def providers(self) -> list[Participant]:
-        """Every registered hospital and doctor, in registration order, as the chain has them now."""
-        return self.participants(self.indexed().providers())
+        """Every registered hospital and doctor, in registration order, as their events left them
+        (the contract checks every grant and registration against its own state anyway)."""
+        return [Participant(address, role, suspended, registered_at, 0, hospital)
+                for address, role, hospital, suspended, registered_at in self.indexed().providers()]
 
     def participants(self, addresses: list[str]) -> list[Participant]:
         """Several participants from one batch request (all of them registered)."""

@@ -36,7 +36,12 @@ def test_the_index_agrees_with_the_chain_after_a_random_history(carechain, peopl
         else:
             carechain.revoke(patient, grantee, rotate=rng.random() < .5)
 
+    carechain.suspend_provider(people.admin, people.colleague.address)
+    carechain.suspend_provider(people.admin, people.outsider.address)
+    carechain.reinstate_provider(people.admin, people.outsider.address)
     index = fresh_index(tmp_path, carechain)
+    index.sync(carechain.chain)
+    carechain.reinstate_provider(people.admin, people.colleague.address)
     index.sync(carechain.chain)
     for patient in patients:
         expected = [g for g in grantees if carechain.chain.call("grantOf", patient.address, g)[0] != 0]
@@ -57,7 +62,11 @@ def test_the_index_agrees_with_the_chain_after_a_random_history(carechain, peopl
     registrations = sorted((e["blockNumber"], e["logIndex"], e["args"].get("doctor") or e["args"]["hospital"])
                            for name in ("HospitalRegistered", "DoctorRegistered")
                            for e in carechain.chain.events(name))
-    assert index.providers() == [address for *_, address in registrations]
+    assert [address for address, *_ in index.providers()] == [address for *_, address in registrations]
+    for address, role, hospital, suspended, registered_at in index.providers():
+        on_chain = carechain.participant(address)
+        assert (role, hospital, suspended, registered_at) == \
+            (on_chain.role, on_chain.hospital, on_chain.suspended, on_chain.registered_at)
 
 
 def test_a_restarted_index_resumes_from_its_last_block(carechain, people, patient, tmp_path):
