@@ -18,25 +18,14 @@ abstract contract AccessGrants is Registry {
     /// @notice The furthest ahead a grant may expire, counted from the granting block.
     uint256 public constant MAX_GRANT_DURATION = 3650 days;
 
-    /// @notice A grant as {grantOf} returns it. expiresAt == 0 means no grant.
+    /// @dev One slot per (patient, grantee): 5 + 4 + 1 = 10 bytes. expiresAt == 0 means no grant.
     struct Grant {
         uint40 expiresAt; // access ends at this second: checks fail at and after it
         uint32 categories; // bit i set: category i is in scope
         bool canWrite;
     }
 
-    /// @dev One slot per (patient, grantee), packed by hand so that every check decodes it from a
-    /// single read: expiresAt (bits 0-39), categories (40-71), canWrite (72), and for a doctor its
-    /// hospital (80-239) and roster bit (240-247: its number + 1 if below ROSTER_SIZE, else 0),
-    /// copied from the doctor's slot when granting (read then anyway; a doctor never changes
-    /// hospital). A write under a doctor's own grant thus goes straight to the hospital's slot,
-    /// whose roster holds both suspensions. Zero means no grant.
-    mapping(address patient => mapping(address grantee => uint256 packed)) internal _grants;
-
-    uint256 private constant _CATEGORIES_SHIFT = 40;
-    uint256 private constant _CAN_WRITE_SHIFT = 72;
-    uint256 private constant _HOSPITAL_SHIFT = 80;
-    uint256 private constant _ROSTER_BIT_SHIFT = 240;
+    mapping(address patient => mapping(address grantee => Grant)) internal _grants;
 
     /// @notice `patient` granted `grantee` access to `categories` until `expiresAt`; the record keys
     /// in scope, wrapped for the grantee, are in the IPFS object with sha2-256 digest `keyBundle`.
@@ -99,12 +88,12 @@ abstract contract AccessGrants is Registry {
         external
     {
         _requirePatient(msg.sender);
-        Member storage provider = _requireActiveGrantee(grantee);
+        _requireActiveGrantee(grantee);
         if (categories == 0) revert AccessGrantsEmptyScope();
         _requireValidExpiry(expiresAt);
-        mapping(address grantee => uint256) storage grants = _grants[msg.sender];
-        if (_expiresAt(grants[grantee]) > block.timestamp) revert AccessGrantsGrantExists(msg.sender, grantee);
-        grants[grantee] = _pack(expiresAt, categories, writable, _placeOf(provider));
+        Grant storage grant = _grants[msg.sender][grantee];
+        if (grant.expiresAt > block.timestamp) revert AccessGrantsGrantExists(msg.sender, grantee);
+        _grants[msg.sender][grantee] = Grant({expiresAt: expiresAt, categories: categories, canWrite: writable});
         emit AccessGranted(msg.sender, grantee, categories, writable, expiresAt, keyBundle);
     }
 
@@ -118,12 +107,11 @@ abstract contract AccessGrants is Registry {
      * (those added while the grant had lapsed), zero if none.
      */
     function renewAccess(address grantee, uint40 expiresAt, bytes32 keyBundle) external {
-        uint256 grant = _existingGrant(msg.sender, grantee);
+        Grant storage grant = _existingGrant(msg.sender, grantee);
         _requireActiveGrantee(grantee);
         _requireValidExpiry(expiresAt);
-        uint40 current = _expiresAt(grant);
-        if (expiresAt <= current) revert AccessGrantsNotLater(expiresAt, current);
-        _grants[msg.sender][grantee] = (grant & ~uint256(type(uint40).max)) | expiresAt;
+        if (expiresAt <= grant.expiresAt) revert AccessGrantsNotLater(expiresAt, grant.expiresAt);
+        grant.expiresAt = expiresAt;
         emit AccessRenewed(msg.sender, grantee, expiresAt, keyBundle);
     }
 
@@ -136,15 +124,16 @@ abstract contract AccessGrants is Registry {
      * @param expiresAt In the future and not later than the current expiry.
      */
     function narrowAccess(address grantee, uint32 categories, bool writable, uint40 expiresAt) external {
-        uint256 grant = _existingGrant(msg.sender, grantee);
-        if (_expiresAt(grant) <= block.timestamp) revert AccessGrantsGrantExpired(msg.sender, grantee);
+        Grant storage grant = _existingGrant(msg.sender, grantee);
+        Grant memory current = grant;
+        if (current.expiresAt <= block.timestamp) revert AccessGrantsGrantExpired(msg.sender, grantee);
         if (categories == 0) revert AccessGrantsEmptyScope();
         if (expiresAt <= block.timestamp) revert AccessGrantsExpiryNotInFuture(expiresAt);
         if (
-            categories & ~_categories(grant) != 0 || (writable && !_canWrite(grant))
-                || expiresAt > _expiresAt(grant)
+            categories & ~current.categories != 0 || (writable && !current.canWrite)
+                || expiresAt > current.expiresAt
         ) revert AccessGrantsNotNarrower();
-        _grants[msg.sender][grantee] = _pack(expiresAt, categories, writable, grant >> _HOSPITAL_SHIFT);
+        _grants[msg.sender][grantee] = Grant({expiresAt: expiresAt, categories: categories, canWrite: writable});
         emit AccessNarrowed(msg.sender, grantee, categories, writable, expiresAt);
     }
 
@@ -165,8 +154,7 @@ abstract contract AccessGrants is Registry {
      * @param grantee The doctor or hospital.
      */
     function grantOf(address patient, address grantee) external view returns (Grant memory) {
-        uint256 grant = _grants[patient][grantee];
-        return Grant({expiresAt: _expiresAt(grant), categories: _categories(grant), canWrite: _canWrite(grant)});
+        return _grants[patient][grantee];
     }
 
     /**
@@ -193,92 +181,28 @@ abstract contract AccessGrants is Registry {
         return _hasAccess(patient, author, category, true);
     }
 
-    /// @dev Hospitals may read under their grants but never author records. A doctor's own grant
-    /// names its hospital and roster bit, so when it covers the category one more slot, the
-    /// hospital's, settles both suspensions (two for a doctor without a roster bit). Otherwise the
-    /// doctor's slot names the hospital, whose slot and grant are read next.
+    /// @dev Hospitals may read under their grants but never author records.
     function _hasAccess(address patient, address account, uint8 category, bool write)
         internal
         view
         returns (bool)
     {
         if (category >= CATEGORY_COUNT) return false;
-        Member storage participant = _participants[account];
-        if (account == patient) {
-            Role role = participant.role;
-            return role == Role.Patient;
-        }
-        mapping(address grantee => uint256) storage grants = _grants[patient];
-        uint256 own = grants[account];
-        address hospital = _hospitalOf(own);
-        if (hospital != address(0)) {
-            // A doctor's grant, live or lapsed: its hospital is known without the doctor's slot.
-            if (!_covers(own, category, write) && !_covers(grants[hospital], category, write)) return false;
-            return _doctorActive(account, hospital, _rosterBit(own));
-        }
-        if (participant.suspended) return false;
+        Participant storage participant = _participants[account];
         Role role = participant.role;
-        if (role == Role.Hospital) return !write && _covers(own, category, false);
+        if (account == patient) return role == Role.Patient;
+        if (participant.suspended) return false;
+        if (role == Role.Hospital) return !write && _covers(_grants[patient][account], category, false);
         if (role != Role.Doctor) return false;
-        // A doctor without a grant of its own: only its hospital's grant can cover it.
-        hospital = address(participant.link);
-        return !_participants[hospital].suspended && _covers(grants[hospital], category, write);
+        address hospital = participant.hospital;
+        if (_participants[hospital].suspended) return false;
+        return _covers(_grants[patient][account], category, write)
+            || _covers(_grants[patient][hospital], category, write);
     }
 
-    function _covers(uint256 grant, uint8 category, bool write) private view returns (bool) {
-        return block.timestamp < _expiresAt(grant) && _inScope(grant, category) && (!write || _canWrite(grant));
-    }
-
-    /// @dev Whether neither the doctor nor its hospital is suspended. A doctor with a roster bit
-    /// is looked up in its hospital's roster, which mirrors its own flag.
-    function _doctorActive(address doctor, address hospital, uint256 rosterBit) private view returns (bool) {
-        Member storage employer = _participants[hospital];
-        if (employer.suspended) return false;
-        if (rosterBit != 0) return (employer.link >> (rosterBit - 1)) & 1 == 0;
-        return !_participants[doctor].suspended;
-    }
-
-    /// @dev A grantee's place, as {_grants} keeps it from bit _HOSPITAL_SHIFT on: a doctor's
-    /// hospital and roster bit, zero for a hospital.
-    function _placeOf(Member storage provider) private view returns (uint256 place) {
-        if (provider.role != Role.Doctor) return 0;
-        uint256 number = provider.count;
-        place = uint256(provider.link);
-        if (number < ROSTER_SIZE) place |= (number + 1) << (_ROSTER_BIT_SHIFT - _HOSPITAL_SHIFT);
-    }
-
-    function _pack(uint40 expiresAt, uint32 categories, bool writable, uint256 place)
-        private
-        pure
-        returns (uint256)
-    {
-        return uint256(expiresAt) | (uint256(categories) << _CATEGORIES_SHIFT)
-            | (writable ? 1 << _CAN_WRITE_SHIFT : 0) | (place << _HOSPITAL_SHIFT);
-    }
-
-    function _expiresAt(uint256 grant) internal pure returns (uint40) {
-        return uint40(grant);
-    }
-
-    function _categories(uint256 grant) internal pure returns (uint32) {
-        return uint32(grant >> _CATEGORIES_SHIFT);
-    }
-
-    /// @dev Whether `category` (below CATEGORY_COUNT, as every caller made sure) is in scope.
-    function _inScope(uint256 grant, uint8 category) internal pure returns (bool) {
-        return (grant >> _CATEGORIES_SHIFT >> category) & 1 == 1;
-    }
-
-    function _canWrite(uint256 grant) private pure returns (bool) {
-        return (grant >> _CAN_WRITE_SHIFT) & 1 == 1;
-    }
-
-    function _hospitalOf(uint256 grant) internal pure returns (address) {
-        return address(uint160(grant >> _HOSPITAL_SHIFT));
-    }
-
-    function _rosterBit(uint256 grant) private pure returns (uint256) {
-        return grant >> _ROSTER_BIT_SHIFT;
+    function _covers(Grant storage grant, uint8 category, bool write) private view returns (bool) {
+        Grant memory g = grant;
+        return block.timestamp < g.expiresAt && (g.categories >> category) & 1 == 1 && (g.canWrite || !write);
     }
 
     function _requirePatient(address account) internal view {
@@ -288,9 +212,8 @@ abstract contract AccessGrants is Registry {
     /// @dev A doctor of a suspended hospital may still be granted: the grant stays inert, like
     /// the doctor's other grants, until the hospital is reinstated. Checking the hospital here
     /// too would cost every grant another cold storage read.
-    function _requireActiveGrantee(address grantee) private view returns (Member storage provider) {
-        provider = _requireProvider(grantee);
-        if (provider.suspended) revert RegistryProviderSuspended(grantee);
+    function _requireActiveGrantee(address grantee) private view {
+        if (_requireProvider(grantee).suspended) revert RegistryProviderSuspended(grantee);
     }
 
     function _requireValidExpiry(uint40 expiresAt) private view {
@@ -299,8 +222,8 @@ abstract contract AccessGrants is Registry {
         if (expiresAt > latest) revert AccessGrantsExpiryTooFar(expiresAt, latest);
     }
 
-    function _existingGrant(address patient, address grantee) private view returns (uint256 grant) {
+    function _existingGrant(address patient, address grantee) private view returns (Grant storage grant) {
         grant = _grants[patient][grantee];
-        if (grant == 0) revert AccessGrantsNoGrant(patient, grantee);
+        if (grant.expiresAt == 0) revert AccessGrantsNoGrant(patient, grantee);
     }
 }

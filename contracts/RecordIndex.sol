@@ -142,7 +142,7 @@ abstract contract RecordIndex is AccessGrants {
      * @param patient Any address.
      */
     function recordCount(address patient) external view returns (uint256) {
-        return _recordCount(patient);
+        return _participants[patient].recordCount;
     }
 
     /**
@@ -169,7 +169,7 @@ abstract contract RecordIndex is AccessGrants {
         view
         returns (bytes32[] memory digests, Record[] memory records)
     {
-        uint256 count = _recordCount(patient);
+        uint256 count = _participants[patient].recordCount;
         if (first == 0) first = 1;
         if (limit > MAX_PAGE_SIZE) limit = MAX_PAGE_SIZE;
         uint256 size = first > count ? 0 : count - first + 1;
@@ -192,8 +192,7 @@ abstract contract RecordIndex is AccessGrants {
         }
         Record storage record = _records[patient][digest];
         if (record.author != address(0)) revert RecordIndexDuplicateRecord(patient, digest);
-        // _requirePatient made sure `count` is the patient's record counter.
-        number = ++_participants[patient].count;
+        number = ++_participants[patient].recordCount;
         _digests[patient][number] = digest;
         // The slot was never written (every written entry has an author), so supersededBy and
         // disputed are already zero. Writing the fields, not a struct literal, stores once.
@@ -203,33 +202,21 @@ abstract contract RecordIndex is AccessGrants {
         emit RecordAdded(patient, digest, msg.sender, number, category);
     }
 
-    /// @dev The records counted for `account`: only a patient's `count` counts records.
-    function _recordCount(address account) private view returns (uint256) {
-        Member storage participant = _participants[account];
-        return participant.role == Role.Patient ? participant.count : 0;
-    }
-
-    /// @dev Checks the reader's own grant slot first, and only then its hospital's grant, whose
-    /// address a doctor's own grant (even one that does not cover the category) already names:
-    /// a direct grantee pays for one cold slot, a hospital's doctor for two or three.
+    /// @dev Checks the reader's own grant slot first, and only then its participant slot and its
+    /// hospital's grant: a direct grantee pays for one cold slot, a hospital's doctor for three.
     function _mayLogRead(address patient, address reader, uint8 category) private view returns (bool) {
-        mapping(address grantee => uint256) storage grants = _grants[patient];
-        uint256 own = grants[reader];
-        if (_coversRead(own, category)) return true;
-        address hospital = _hospitalOf(own);
-        if (hospital == address(0)) {
-            Member storage participant = _participants[reader];
-            if (participant.role != Role.Doctor) return false;
-            hospital = address(participant.link);
-        }
-        return _coversRead(grants[hospital], category);
+        mapping(address grantee => Grant) storage grants = _grants[patient];
+        if (_coversRead(grants[reader], category)) return true;
+        Participant storage participant = _participants[reader];
+        return participant.role == Role.Doctor && _coversRead(grants[participant.hospital], category);
     }
 
     /// @dev A revoked grant is deleted, so its empty scope covers nothing.
-    function _coversRead(uint256 grant, uint8 category) private view returns (bool) {
+    function _coversRead(Grant storage grant, uint8 category) private view returns (bool) {
         // uint40 + 1 hour cannot overflow uint256.
         unchecked {
-            return _inScope(grant, category) && block.timestamp <= uint256(_expiresAt(grant)) + READ_LOG_GRACE;
+            return (grant.categories >> category) & 1 == 1
+                && block.timestamp <= uint256(grant.expiresAt) + READ_LOG_GRACE;
         }
     }
 }

@@ -21,7 +21,7 @@ abstract contract Registry is Ownable2Step {
         Doctor
     }
 
-    /// @notice What {participantOf} returns about an account.
+    /// @dev One slot per participant: 1 + 1 + 5 + 4 + 20 = 31 bytes.
     struct Participant {
         Role role;
         bool suspended; // providers only
@@ -30,26 +30,7 @@ abstract contract Registry is Ownable2Step {
         address hospital; // doctors only
     }
 
-    /// @dev The stored form: one slot per account, 1 + 1 + 5 + 4 + 20 = 31 bytes. `count` and
-    /// `link` mean something different per role:
-    /// - patient: `count` = records indexed so far (also the last record number); `link` unused;
-    /// - doctor: `count` = its number within its hospital (0 for the first); `link` = the hospital;
-    /// - hospital: `count` = doctors registered so far; `link` = the roster, bit i set when the
-    ///   doctor numbered i (below ROSTER_SIZE) is suspended.
-    /// The roster mirrors those doctors' `suspended` flags, so that a write under a doctor's own
-    /// grant finds both its own and its hospital's suspension in the hospital's slot.
-    struct Member {
-        Role role;
-        bool suspended; // providers only
-        uint40 registeredAt;
-        uint32 count;
-        uint160 link;
-    }
-
-    /// @dev How many of a hospital's doctors, the first registered, have a bit in its roster.
-    uint256 internal constant ROSTER_SIZE = 160;
-
-    mapping(address account => Member) internal _participants;
+    mapping(address account => Participant) internal _participants;
 
     /// @notice `patient` registered itself with `publicKey`.
     event PatientRegistered(address indexed patient, bytes publicKey);
@@ -95,7 +76,7 @@ abstract contract Registry is Ownable2Step {
      * @param publicKey The caller's 64-byte uncompressed secp256k1 public key.
      */
     function registerPatient(bytes calldata publicKey) external {
-        _register(msg.sender, Role.Patient, 0, 0, publicKey);
+        _register(msg.sender, Role.Patient, address(0), publicKey);
         emit PatientRegistered(msg.sender, publicKey);
     }
 
@@ -105,7 +86,7 @@ abstract contract Registry is Ownable2Step {
      * @param publicKey The hospital's 64-byte uncompressed secp256k1 public key.
      */
     function registerHospital(address hospital, bytes calldata publicKey) external onlyOwner {
-        _register(hospital, Role.Hospital, 0, 0, publicKey);
+        _register(hospital, Role.Hospital, address(0), publicKey);
         emit HospitalRegistered(hospital, publicKey);
     }
 
@@ -116,12 +97,10 @@ abstract contract Registry is Ownable2Step {
      * @param publicKey The doctor's 64-byte uncompressed secp256k1 public key.
      */
     function registerDoctor(address doctor, address hospital, bytes calldata publicKey) external onlyOwner {
-        Member storage employer = _participants[hospital];
+        Participant storage employer = _participants[hospital];
         if (employer.role != Role.Hospital) revert RegistryNotAHospital(hospital);
         if (employer.suspended) revert RegistryProviderSuspended(hospital);
-        uint32 number = employer.count;
-        _register(doctor, Role.Doctor, number, uint160(hospital), publicKey);
-        employer.count = number + 1;
+        _register(doctor, Role.Doctor, hospital, publicKey);
         emit DoctorRegistered(doctor, hospital, publicKey);
     }
 
@@ -131,9 +110,9 @@ abstract contract Registry is Ownable2Step {
      * @param provider The hospital or doctor to suspend.
      */
     function suspendProvider(address provider) external onlyOwner {
-        Member storage participant = _requireProvider(provider);
+        Participant storage participant = _requireProvider(provider);
         if (participant.suspended) revert RegistryProviderSuspended(provider);
-        _setSuspended(participant, true);
+        participant.suspended = true;
         emit ProviderSuspended(provider);
     }
 
@@ -142,9 +121,9 @@ abstract contract Registry is Ownable2Step {
      * @param provider The suspended hospital or doctor.
      */
     function reinstateProvider(address provider) external onlyOwner {
-        Member storage participant = _requireProvider(provider);
+        Participant storage participant = _requireProvider(provider);
         if (!participant.suspended) revert RegistryProviderNotSuspended(provider);
-        _setSuspended(participant, false);
+        participant.suspended = false;
         emit ProviderReinstated(provider);
     }
 
@@ -161,15 +140,7 @@ abstract contract Registry is Ownable2Step {
      * @param account Any address.
      */
     function participantOf(address account) external view returns (Participant memory) {
-        Member storage member = _participants[account];
-        Role role = member.role;
-        return Participant({
-            role: role,
-            suspended: member.suspended,
-            registeredAt: member.registeredAt,
-            recordCount: role != Role.Patient ? 0 : member.count,
-            hospital: role != Role.Doctor ? address(0) : address(member.link)
-        });
+        return _participants[account];
     }
 
     /**
@@ -182,33 +153,27 @@ abstract contract Registry is Ownable2Step {
     }
 
     function _isActiveProvider(address account) internal view returns (bool) {
-        Member storage participant = _participants[account];
+        Participant storage participant = _participants[account];
         if (participant.role == Role.Hospital) return !participant.suspended;
         return participant.role == Role.Doctor && !participant.suspended
-            && !_participants[address(participant.link)].suspended;
+            && !_participants[participant.hospital].suspended;
     }
 
-    /// @dev Sets a provider's flag and, for a doctor with a roster bit, the mirror in its
-    /// hospital's roster: the only place either changes, so the two always agree.
-    function _setSuspended(Member storage provider, bool suspended) private {
-        provider.suspended = suspended;
-        if (provider.role == Role.Doctor && provider.count < ROSTER_SIZE) {
-            Member storage hospital = _participants[address(provider.link)];
-            uint160 bit = uint160(1) << provider.count;
-            hospital.link = suspended ? hospital.link | bit : hospital.link & ~bit;
-        }
-    }
-
-    function _register(address account, Role role, uint32 count, uint160 link, bytes calldata publicKey) private {
+    function _register(address account, Role role, address hospital, bytes calldata publicKey) private {
         if (publicKey.length != 64 || address(uint160(uint256(keccak256(publicKey)))) != account) {
             revert RegistryInvalidPublicKey(account);
         }
         if (_participants[account].role != Role.None) revert RegistryAlreadyRegistered(account);
-        _participants[account] =
-            Member({role: role, suspended: false, registeredAt: uint40(block.timestamp), count: count, link: link});
+        _participants[account] = Participant({
+            role: role,
+            suspended: false,
+            registeredAt: uint40(block.timestamp),
+            recordCount: 0,
+            hospital: hospital
+        });
     }
 
-    function _requireProvider(address account) internal view returns (Member storage participant) {
+    function _requireProvider(address account) internal view returns (Participant storage participant) {
         participant = _participants[account];
         if (participant.role != Role.Hospital && participant.role != Role.Doctor) {
             revert RegistryNotAProvider(account);
