@@ -28,7 +28,7 @@ benchmark: setup
 load-test: setup
 	$(BIN)/python -m scripts.load_test
 
-# Every benchmark in one markdown report, reports/benchmark.md (about 15 minutes).
+# Every benchmark in one markdown report, reports/benchmark.md (about 12 minutes).
 report: setup
 	$(BIN)/python -m scripts.report
 
