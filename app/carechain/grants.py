@@ -8,7 +8,7 @@ from eth_account.signers.local import LocalAccount
 
 from app.carechain import crypto, envelope
 from app.carechain.errors import IntegrityError, InvalidInput
-from app.carechain.model import NO_DIGEST, ROLES, GrantView, PatientAccess, checksum
+from app.carechain.model import NO_DIGEST, GrantView, PatientAccess, checksum
 from app.carechain.records import Category, categories_in, categories_mask
 from app.carechain.rotation import Rotation
 
@@ -76,13 +76,12 @@ class GrantFlows:
         return [view for view in self._grant_views(patient, grantees) if view.expires_at != 0]
 
     def _grant_views(self, patient: str, grantees: list[str]) -> list[GrantView]:
-        """The grants of `patient` to `grantees` (revoked ones with expiry 0), with the grantees'
-        roles, from one batch request."""
-        results = self.chain.call_many([("grantOf", (patient, grantee)) for grantee in grantees] +
-                                       [("participantOf", (grantee,)) for grantee in grantees])
-        states, roles = results[:len(grantees)], results[len(grantees):]
-        return [GrantView(patient, grantee, ROLES[role[0]], categories_in(mask), can_write, expires_at)
-                for grantee, (expires_at, mask, can_write), role in zip(grantees, states, roles)]
+        """The grants of `patient` to `grantees` (revoked ones with expiry 0) from one batch
+        request, with the grantees' roles from the event index (a role never changes)."""
+        states = self.chain.call_many([("grantOf", (patient, grantee)) for grantee in grantees])
+        roles = self.indexed().roles(grantees)
+        return [GrantView(patient, grantee, roles.get(grantee, "none"), categories_in(mask), can_write, expires_at)
+                for grantee, (expires_at, mask, can_write) in zip(grantees, states)]
 
     def patients_of(self, doctor: str) -> list[PatientAccess]:
         """Everyone who granted the doctor, or the doctor's hospital, access (live or lapsed)."""
