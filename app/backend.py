@@ -2,9 +2,6 @@
 (as flaskr's db.py does for its database), plus the keystores, the provider directory and the
 faucet."""
 
-import json
-import os
-import tempfile
 import threading
 import time
 import weakref
@@ -14,6 +11,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from flask import Flask, current_app, g
 
+from app.carechain import jsonfile
 from app.carechain.directory import ProviderDirectory
 from app.carechain.flows import CareChain
 from app.carechain.keystore import Keystore
@@ -85,23 +83,13 @@ class FaucetLedger:
 
     def __contains__(self, address: str) -> bool:
         with self._lock:
-            return address in self._read()
+            return address in jsonfile.read(self.path)
 
     def add(self, address: str) -> None:
         with self._lock:
-            funded = self._read()
+            funded = jsonfile.read(self.path)
             funded[address] = int(time.time())
-            # Written whole to a temporary file, then renamed over: a crash leaves the old or the new.
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile("w", dir=self.path.parent, suffix=".tmp", delete=False) as file:
-                json.dump(funded, file, indent=1, sort_keys=True)
-            os.replace(file.name, self.path)
-
-    def _read(self) -> dict:
-        try:
-            return json.loads(self.path.read_text())
-        except FileNotFoundError:
-            return {}
+            jsonfile.write(self.path, funded)
 
 
 def mined() -> str:

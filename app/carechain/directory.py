@@ -7,13 +7,12 @@ provider's only once the admin registered it (`enrol` marks the entry `registere
 before that mark hold no `registered` field: their entries count as requests."""
 
 import dataclasses
-import json
-import os
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from app.carechain import crypto
+from app.carechain import jsonfile
 from app.carechain.errors import InvalidInput
 
 PROVIDER_ROLES = ("hospital", "doctor")
@@ -61,7 +60,7 @@ class ProviderDirectory:
             entries = self._read()
             if provider.address not in entries or replace:
                 entries[provider.address] = asdict(provider)
-                self._write(entries)
+                jsonfile.write(self.path, entries)
             return Provider(**entries[provider.address])
 
     def file_registered(self, provider: Provider) -> Provider:
@@ -86,17 +85,8 @@ class ProviderDirectory:
 
     def _read(self) -> dict:
         if self._entries is None:
-            try:
-                self._entries = json.loads(self.path.read_text())
-            except FileNotFoundError:
-                self._entries = {}
+            self._entries = jsonfile.read(self.path)
         return self._entries
-
-    def _write(self, entries: dict) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(entries, indent=1))
-        os.replace(temporary, self.path)
 
 
 def enrol(carechain, directory: ProviderDirectory, admin, entry: Provider, hospital: str | None = None) -> None:

@@ -3,10 +3,9 @@ patient's index may point at on this deployment's IPFS node, so that no author, 
 with a write grant, can fill the node. Usage is kept beside the keystores, one JSON file; callers
 hold the patient's storage lock (see flows.py) from the check to the count."""
 
-import json
-import os
 from pathlib import Path
 
+from app.carechain import jsonfile
 from app.carechain.errors import InvalidInput
 from app.carechain.locks import named_lock
 
@@ -19,7 +18,7 @@ class StorageQuota:
         self.limit = limit
 
     def used(self, patient: str) -> int:
-        return self._read().get(patient, 0)
+        return jsonfile.read(self.path).get(patient, 0)
 
     def check(self, patient: str, size: int) -> None:
         """Refuses `size` more bytes for `patient` if they would exceed the quota."""
@@ -31,18 +30,9 @@ class StorageQuota:
 
     def count(self, patient: str, size: int) -> None:
         with named_lock("quota file", self.path):
-            usage = self._read()
+            usage = jsonfile.read(self.path)
             usage[patient] = usage.get(patient, 0) + size
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_suffix(".tmp")
-            temporary.write_text(json.dumps(usage))
-            os.replace(temporary, self.path)
-
-    def _read(self) -> dict:
-        try:
-            return json.loads(self.path.read_text())
-        except FileNotFoundError:
-            return {}
+            jsonfile.write(self.path, usage)
 
 
 def _megabytes(size: int) -> str:

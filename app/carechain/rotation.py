@@ -8,8 +8,6 @@ number N in these categories" names exactly what the reader could have held keys
 versions a rotation writes get higher numbers and are never rotated twice.
 """
 
-import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +15,7 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 
 from app.carechain import crypto, envelope
+from app.carechain import jsonfile
 from app.carechain.errors import IntegrityError
 from app.carechain.locks import named_lock
 from app.carechain.model import RecordEntry, checksum
@@ -45,7 +44,7 @@ class RotationJournal:
         self.path = Path(path)
 
     def pending(self, patient: str) -> PendingRotation | None:
-        entry = self._read().get(patient)
+        entry = jsonfile.read(self.path).get(patient)
         if entry is None:
             return None
         return PendingRotation(categories_in(entry["categories"]), entry["through"], entry["reason"])
@@ -53,35 +52,24 @@ class RotationJournal:
     def begin(self, patient: str, categories, through: int, reason: str) -> PendingRotation:
         """Records a rotation to do, merged with one still pending (wider scope, later number)."""
         with named_lock("rotation journal", self.path):
-            entries = self._read()
+            entries = jsonfile.read(self.path)
             mask, reasons = categories_mask(categories), [reason]
             if patient in entries:
                 mask |= entries[patient]["categories"]
                 through = max(through, entries[patient]["through"])
                 reasons.insert(0, entries[patient]["reason"])
             entries[patient] = {"categories": mask, "through": through, "reason": "; ".join(dict.fromkeys(reasons))}
-            self._write(entries)
+            jsonfile.write(self.path, entries)
         return self.pending(patient)
 
     def finish(self, patient: str, done: PendingRotation) -> None:
         """Clears the patient's rotation, unless a wider one was begun meanwhile."""
         with named_lock("rotation journal", self.path):
-            entries = self._read()
+            entries = jsonfile.read(self.path)
             if patient in entries and self.pending(patient) == done:
                 del entries[patient]
-                self._write(entries)
+                jsonfile.write(self.path, entries)
 
-    def _read(self) -> dict:
-        try:
-            return json.loads(self.path.read_text())
-        except FileNotFoundError:
-            return {}
-
-    def _write(self, entries: dict) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(entries, indent=1))
-        os.replace(temporary, self.path)
 
 
 class RotationFlows:
