@@ -243,18 +243,12 @@ class Chain:
                         f"the chain at {self.rpc_url} cannot be reached while transaction {tx_hash.hex()} waits "
                         "to be mined; is it running? Check the page again before repeating the change") from None
 
-    def events(self, event: str, from_block: int | None = None, to_block: int | None = None, **indexed) -> list:
-        """Every `event` from `from_block` (default: the deployment) to `to_block` (default: the
-        latest) whose indexed arguments equal `indexed` (a list matches any of its values), oldest
-        first."""
-        return self._rpc(
-            lambda: list(
-                getattr(self.contract.events, event).get_logs(
-                    from_block=max(from_block or 0, self.deploy_block), to_block=to_block,
-                    argument_filters=indexed or None,
-                )
-            )
-        )
+    def events(self, event: str, **indexed) -> list:
+        """Every `event` since the deployment whose indexed arguments equal `indexed` (a list
+        matches any of its values), oldest first. The library reads the event index instead; this
+        is for checking it and for tools."""
+        return self._rpc(lambda: list(getattr(self.contract.events, event).get_logs(
+            from_block=self.deploy_block, argument_filters=indexed or None)))
 
     def latest_block(self) -> int:
         return self._rpc(lambda: self.w3.eth.block_number)

@@ -126,13 +126,15 @@ class GrantFlows:
         return grantee, mask
 
     def _covered_by(self, grantee: str) -> list[str]:
-        """The accounts a grant to `grantee` covers: the grantee, and a hospital's doctors."""
-        if self.indexed().roles([grantee]).get(grantee) == "hospital":
+        """The accounts a grant to `grantee` covers: the grantee, and a hospital's doctors. Reads
+        the event index as it stands: callers catch it up (`indexed`) once per flow."""
+        if self.index.roles([grantee]).get(grantee) == "hospital":
             return [grantee] + self.index.doctors_of(grantee)
         return [grantee]
 
     def _key_holders(self, grantee: str) -> list[str]:
         """Who receives keys with a grant: the accounts it covers, less suspended doctors."""
+        self.indexed()
         covered = self._covered_by(grantee)
         return [grantee] + [doctor.address for doctor in self.participants(covered[1:]) if not doctor.suspended]
 
