@@ -10,7 +10,6 @@ from eth_account import Account
 
 from app import backend, create_app
 from app.carechain.keystore import Keystore
-from app.throttle import Throttle
 from scripts import localchain
 from tests.e2e.helpers import User, text
 
@@ -18,26 +17,10 @@ PASSWORD = "correct horse battery"
 FAUCET = localchain.dev_account(9)
 
 
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def app(stack, people, clock):
+def app(app_on_clock):
     """An app of this test's own (its own sign-up counts and fake clock) on the session's services."""
-    app = create_app({"TESTING": True, "CARECHAIN": stack[1], "FAUCET_KEY": FAUCET.key.hex(),
-                      "SIGNUPS_PER_HOUR": 2})
-    app.extensions["throttle"] = Throttle(app.config, clock)
-    return app
+    return app_on_clock(FAUCET_KEY=FAUCET.key.hex(), SIGNUPS_PER_HOUR=2)
 
 
 def client_at(app, remote_address):

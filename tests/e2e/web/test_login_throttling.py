@@ -7,10 +7,8 @@ import time
 import pytest
 from eth_account import Account
 
-from app import create_app
 from app.carechain import keystore
 from app.carechain.keystore import Keystore, ScryptSlots
-from app.throttle import Throttle
 from tests.e2e.helpers import User, text
 
 PASSWORD = "correct horse battery"
@@ -18,26 +16,10 @@ WRONG = "not the password"
 WINDOW = 15 * 60
 
 
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def app(stack, people, clock):
+def app(app_on_clock):
     """An app of this test's own (its own limits, counts and fake clock)."""
-    app = create_app({"TESTING": True, "CARECHAIN": stack[1], "LOGIN_FAILURES_PER_ACCOUNT": 3,
-                      "LOGIN_FAILURES_PER_CLIENT": 5, "LOGIN_FAILURE_WINDOW": WINDOW})
-    app.extensions["throttle"] = Throttle(app.config, clock)
-    return app
+    return app_on_clock(LOGIN_FAILURES_PER_ACCOUNT=3, LOGIN_FAILURES_PER_CLIENT=5, LOGIN_FAILURE_WINDOW=WINDOW)
 
 
 @pytest.fixture(scope="module")
