@@ -13,6 +13,7 @@ from app.forms import ActionForm, ProviderForm, choices
 from app.views import sentence
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+PAGE_SIZE = 50  # providers a page lists, in registration order
 
 
 @bp.before_request
@@ -35,7 +36,7 @@ def overview():
 def register():
     carechain = backend.get_carechain()
     form = ProviderForm()
-    form.hospital.choices = _hospital_choices(carechain.providers())
+    form.hospital.choices = _hospital_choices(carechain)
     if form.validate_on_submit():
         try:
             _register(form)
@@ -83,18 +84,18 @@ def _register(form: ProviderForm) -> None:
     flash(f"{entry.name} is registered as a {entry.role}. {backend.mined()}", "success")
 
 
-def _hospital_choices(providers) -> list:
-    return choices([("", "—")] + [(p.address, display_name(p.address)) for p in providers
-                                  if p.role == "hospital" and not p.suspended])
+def _hospital_choices(carechain) -> list:
+    return choices([("", "—")] + [(p.address, display_name(p.address)) for p in carechain.providers(hospitals_only=True)
+                                  if not p.suspended])
 
 
 def _overview(form: ProviderForm, status: int = 200):
     carechain = backend.get_carechain()
-    providers = carechain.providers()
+    pages = max(1, -(-carechain.provider_count() // PAGE_SIZE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    providers = carechain.providers(PAGE_SIZE, (page - 1) * PAGE_SIZE)
     if not form.hospital.choices:
-        form.hospital.choices = _hospital_choices(providers)
-    registered = {provider.address for provider in providers}
-    requests = [entry for entry in backend.directory().requests()
-                if entry.address not in registered and carechain.participant(entry.address) is None]
+        form.hospital.choices = _hospital_choices(carechain)
+    requests = [entry for entry in backend.directory().requests() if carechain.role_of(entry.address) == "none"]
     return render_template("admin/overview.html", form=form, providers=providers, requests=requests,
-                           action=ActionForm()), status
+                           action=ActionForm(), page=page, pages=pages), status

@@ -166,7 +166,7 @@ abstract contract AccessGrants is Registry {
      * @param category The record category, 0 to 31.
      */
     function canAccess(address patient, address reader, uint8 category) external view returns (bool) {
-        return _hasAccess(patient, reader, category, false);
+        return category < CATEGORY_COUNT && _readableUntil(patient, reader, category) != 0;
     }
 
     /**
@@ -178,31 +178,49 @@ abstract contract AccessGrants is Registry {
      * @param category The record category, 0 to 31.
      */
     function canWrite(address patient, address author, uint8 category) external view returns (bool) {
-        return _hasAccess(patient, author, category, true);
+        return _mayWrite(patient, author, category);
     }
 
-    /// @dev Hospitals may read under their grants but never author records.
-    function _hasAccess(address patient, address account, uint8 category, bool write)
-        internal
-        view
-        returns (bool)
-    {
-        if (category >= CATEGORY_COUNT) return false;
-        Participant storage participant = _participants[account];
+    /// @dev The second at which `reader`'s access to `category` of the patient's records ends:
+    /// the latest expiry among the unexpired grants covering it for an unsuspended provider (a
+    /// doctor also through its hospital's grant), type(uint40).max for the patient itself, 0 for
+    /// no access now. Reads both of a doctor's grants; writes use the cheaper `_mayWrite`.
+    function _readableUntil(address patient, address reader, uint8 category) internal view returns (uint40 until) {
+        Participant storage participant = _participants[reader];
         Role role = participant.role;
-        if (account == patient) return role == Role.Patient;
-        if (participant.suspended) return false;
-        if (role == Role.Hospital) return !write && _covers(_grants[patient][account], category, false);
-        if (role != Role.Doctor) return false;
+        if (reader == patient) return role == Role.Patient ? type(uint40).max : 0;
+        if (participant.suspended || (role != Role.Hospital && role != Role.Doctor)) return 0;
+        until = _coveredUntil(_grants[patient][reader], category);
+        if (role == Role.Doctor) {
+            address hospital = participant.hospital;
+            if (_participants[hospital].suspended) return 0;
+            uint40 throughHospital = _coveredUntil(_grants[patient][hospital], category);
+            if (throughHospital > until) until = throughHospital;
+        }
+    }
+
+    /// @dev Whether `author` may add records of `patient` in `category` now; hospitals read under
+    /// their grants but never author records.
+    function _mayWrite(address patient, address author, uint8 category) internal view returns (bool) {
+        if (category >= CATEGORY_COUNT) return false;
+        Participant storage participant = _participants[author];
+        Role role = participant.role;
+        if (author == patient) return role == Role.Patient;
+        if (participant.suspended || role != Role.Doctor) return false;
         address hospital = participant.hospital;
         if (_participants[hospital].suspended) return false;
-        return _covers(_grants[patient][account], category, write)
-            || _covers(_grants[patient][hospital], category, write);
+        return _coversWrite(_grants[patient][author], category) || _coversWrite(_grants[patient][hospital], category);
     }
 
-    function _covers(Grant storage grant, uint8 category, bool write) private view returns (bool) {
+    function _coversWrite(Grant storage grant, uint8 category) private view returns (bool) {
         Grant memory g = grant;
-        return block.timestamp < g.expiresAt && (g.categories >> category) & 1 == 1 && (g.canWrite || !write);
+        return g.canWrite && block.timestamp < g.expiresAt && (g.categories >> category) & 1 == 1;
+    }
+
+    /// @dev The grant's expiry if it covers reading `category` now, else 0.
+    function _coveredUntil(Grant storage grant, uint8 category) private view returns (uint40) {
+        Grant memory g = grant;
+        return block.timestamp < g.expiresAt && (g.categories >> category) & 1 != 0 ? g.expiresAt : 0;
     }
 
     function _requirePatient(address account) internal view {

@@ -156,6 +156,24 @@ abstract contract RecordIndex is AccessGrants {
     }
 
     /**
+     * @notice Returns the entry of the record `digest` of `patient` (author zero: none) and the
+     * second at which `reader`'s access to it ends, as {canAccess} decides it: 0 if `reader` may
+     * not read it now, type(uint40).max for the patient itself. One call for what opening a
+     * record needs to know.
+     * @param patient Any address.
+     * @param digest A record digest.
+     * @param reader The account that wants to read the record.
+     */
+    function recordAccessOf(address patient, bytes32 digest, address reader)
+        external
+        view
+        returns (Record memory record, uint40 readableUntil)
+    {
+        record = _records[patient][digest];
+        if (record.author != address(0)) readableUntil = _readableUntil(patient, reader, record.category);
+    }
+
+    /**
      * @notice Returns up to `limit` (at most MAX_PAGE_SIZE) records of `patient` from number
      * `first` on, oldest first; fewer at the end of the index.
      * @param patient Any address.
@@ -187,7 +205,7 @@ abstract contract RecordIndex is AccessGrants {
         if (digest == bytes32(0)) revert RecordIndexEmptyDigest();
         if (category >= CATEGORY_COUNT) revert RecordIndexInvalidCategory(category);
         _requirePatient(patient);
-        if (!_hasAccess(patient, msg.sender, category, true)) {
+        if (!_mayWrite(patient, msg.sender, category)) {
             revert RecordIndexUnauthorizedAuthor(patient, msg.sender, category);
         }
         Record storage record = _records[patient][digest];

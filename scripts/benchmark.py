@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 from eth_account import Account
 
 from app.carechain import crypto
@@ -112,9 +113,26 @@ def sequential_uploads(carechain: CareChain, patient) -> float:
     return SEQUENTIAL_UPLOADS / (elapsed / 1000)
 
 
-def concurrent_uploads(settings, carechain: CareChain, admin, doctor: str) -> float:
+def cpu_seconds() -> dict[str, float]:
+    """CPU time (user + system) so far of this process, the chain and the IPFS node (children of
+    this process, started by `on_own_stack`)."""
+    spent = {"the library (this process)": sum(psutil.Process().cpu_times()[:2])}
+    for child in psutil.Process().children(recursive=True):
+        try:
+            command = " ".join(child.cmdline())
+            name = "the chain (Ganache)" if "ganache" in command else "the IPFS node" if "ipfs" in command else None
+            if name:
+                spent[name] = spent.get(name, 0.0) + sum(child.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            continue
+    return spent
+
+
+def concurrent_uploads(settings, carechain: CareChain, admin, doctor: str) -> tuple[float, str]:
     """Records/s for 1 KB records added by WRITERS patients at once, each on its own thread with its
-    own connection; the clock runs from when all are connected until the last record is mined."""
+    own connection; the clock runs from when all are connected until the last record is mined.
+    Also a table of the CPU time each process spent per record meanwhile: the machine's cores
+    bound the rate at (cores / CPU seconds per record)."""
     patients = [new_patient(carechain, admin, doctor) for _ in range(WRITERS)]
     ready = threading.Barrier(WRITERS + 1)
     failures = []
@@ -135,13 +153,20 @@ def concurrent_uploads(settings, carechain: CareChain, admin, doctor: str) -> fl
     for thread in threads:
         thread.start()
     ready.wait()
-    start = time.perf_counter()
+    start, cpu_before = time.perf_counter(), cpu_seconds()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - start
+    elapsed, cpu_after = time.perf_counter() - start, cpu_seconds()
     if failures:
         raise RuntimeError(f"{len(failures)} of {WRITERS} writers failed, the first with: {failures[0]!r}")
-    return WRITERS * UPLOADS_PER_WRITER / elapsed
+    records = WRITERS * UPLOADS_PER_WRITER
+    per_record = {name: (cpu_after[name] - cpu_before.get(name, 0.0)) * 1000 / records for name in cpu_after}
+    total = sum(per_record.values())
+    rows = [f"| {name} | {ms:.1f} ms | {ms / total:.0%} |" for name, ms in per_record.items()]
+    cpu_table = ("| process | CPU per record | share |\n|---|---:|---:|\n" + "\n".join(rows)
+                 + f"\n| all | {total:.1f} ms | 100% |\n\nWith {os.cpu_count()} cores busy only with this, "
+                 f"{os.cpu_count() * 1000 / total:.0f} records/s is the most these processes could reach.")
+    return records / elapsed, cpu_table
 
 
 def step_breakdowns(carechain: CareChain, patient, doctor) -> str:
@@ -165,7 +190,7 @@ def run(settings) -> str:
         table, p50 = latencies(carechain, patient, doctor)
         sequential = sequential_uploads(carechain, patient)
         print(f"sequential uploads: {sequential:.1f} records/s", flush=True)
-        concurrent = concurrent_uploads(settings, carechain, admin, doctor.address)
+        concurrent, cpu_table = concurrent_uploads(settings, carechain, admin, doctor.address)
         print(f"concurrent uploads: {concurrent:.1f} records/s", flush=True)
         targets = [
             Target("doctor's read of a 1 KB record, p50", p50["1 KB", "read"], 15, "ms"),
@@ -181,7 +206,8 @@ def run(settings) -> str:
         breakdowns = step_breakdowns(carechain, patient, doctor)
     finally:
         carechain.close()
-    return f"{table}\n\nTargets:\n\n{targets_table(targets)}\n\n{breakdowns}"
+    return (f"{table}\n\nTargets:\n\n{targets_table(targets)}\n\nCPU time per record while {WRITERS} patients "
+            f"uploaded at once:\n\n{cpu_table}\n\n{breakdowns}")
 
 
 def on_own_stack(run):

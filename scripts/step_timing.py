@@ -16,8 +16,8 @@ from contextlib import contextmanager
 # Each step: its label and the functions ("module:Class.attribute" or "module:function") whose
 # calls, outermost only, make it up.
 READ_STEPS = [
-    ("index entry (recordOf, record number)", ["app.carechain.storage:StorageFlows.record"]),
-    ("access check", ["app.carechain.reading:ReadingFlows.access_problem"]),
+    ("index entry and access check (recordAccessOf), record number",
+     ["app.carechain.reading:ReadingFlows._readable_entry"]),
     ("fetch from IPFS", ["app.carechain.ipfs:IpfsStore._fetch"]),
     ("re-hash the fetched bytes", ["app.carechain.ipfs:IpfsStore._verify"]),
     ("decrypt (unwrap the key, open)", ["app.carechain.crypto:unwrap_key", "app.carechain.crypto:open_sealed"]),
@@ -31,7 +31,8 @@ ADD_STEPS = [
     ("readers lookup", ["app.carechain.grants:GrantFlows.readers"]),
     ("encrypt (seal, wrap keys)", ["app.carechain.storage:StorageFlows._encrypt"]),
     ("pin on IPFS", ["app.carechain.ipfs:IpfsStore.put"]),
-    ("index entry before and after", ["app.carechain.storage:StorageFlows.record"]),
+    ("new index entry from the receipt (its event, the block's time)",
+     ["app.carechain.chain:Chain.events_of", "app.carechain.chain:Chain.blocks"]),
     ("storage quota (its file read and written)",
      ["app.carechain.quota:StorageQuota.check", "app.carechain.quota:StorageQuota.count"]),
     # web3's build_transaction (nonce, fees, eth_estimateGas one by one), or the library's own

@@ -17,6 +17,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import function_signature_to_4byte_selector, keccak
 from web3 import Web3
 from web3.exceptions import BlockNotFound, TimeExhausted, Web3RPCError
+from web3.logs import DISCARD
 
 from app.carechain.errors import ServiceUnavailable, TransactionFailed
 from app.carechain.locks import named_lock
@@ -250,11 +251,15 @@ class Chain:
         return self._rpc(lambda: list(getattr(self.contract.events, event).get_logs(
             from_block=self.deploy_block, argument_filters=indexed or None)))
 
+    def events_of(self, receipt: dict, event: str) -> list:
+        """The arguments of each `event` the contract emitted in the transaction of `receipt`."""
+        return [entry["args"] for entry in getattr(self.contract.events, event)().process_receipt(receipt, errors=DISCARD)]
+
     def latest_block(self) -> int:
         return self._rpc(lambda: self.w3.eth.block_number)
 
-    def block_times(self, numbers) -> dict[int, int]:
-        """Timestamps of blocks, fetched in one batch request."""
+    def blocks(self, numbers) -> dict[int, tuple[int, str]]:
+        """(timestamp, hash) of blocks, fetched in one batch request."""
         numbers = sorted(set(numbers))
         if not numbers:
             return {}
@@ -263,7 +268,7 @@ class Chain:
             with self.w3.batch_requests() as batch:
                 for number in numbers:
                     batch.add(self.w3.eth.get_block(number))
-                return {block["number"]: block["timestamp"] for block in batch.execute()}
+                return {block["number"]: (block["timestamp"], block["hash"].hex()) for block in batch.execute()}
 
         return self._rpc(fetch)
 

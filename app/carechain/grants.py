@@ -76,22 +76,22 @@ class GrantFlows:
         return [view for view in self._grant_views(patient, grantees) if view.expires_at != 0]
 
     def _grant_views(self, patient: str, grantees: list[str]) -> list[GrantView]:
-        """The grants of `patient` to `grantees` (revoked ones with expiry 0) from one batch
-        request, with the grantees' roles from the event index (a role never changes)."""
-        states = self.chain.call_many([("grantOf", (patient, grantee)) for grantee in grantees])
-        roles = self.indexed().roles(grantees)
+        """The grants of `patient` to `grantees` (revoked or never given ones with expiry 0) as
+        their events left them, from the event index caught up with the chain: what the pages
+        show. The contract checks every access and every change against its own state."""
+        states = self.indexed().grants(patient, grantees)
+        roles = self.index.roles(grantees)
         return [GrantView(patient, grantee, roles.get(grantee, "none"), categories_in(mask), can_write, expires_at)
-                for grantee, (expires_at, mask, can_write) in zip(grantees, states)]
+                for grantee in grantees for expires_at, mask, can_write in [states.get(grantee, (0, 0, False))]]
 
     def patients_of(self, doctor: str) -> list[PatientAccess]:
         """Everyone who granted the doctor, or the doctor's hospital, access (live or lapsed)."""
         participant = self.participant(checksum(doctor))
-        pairs = self.indexed().grants_to(participant.grantees) if participant else []
-        states = self.chain.call_many([("grantOf", pair) for pair in pairs])
-        roles = self.index.roles(grantee for _, grantee in pairs)
+        grants = self.indexed().grants_to(participant.grantees) if participant else []
+        roles = self.index.roles(grantee for _, grantee, *_ in grants)
         return [PatientAccess(patient, grantee, GrantView(patient, grantee, roles[grantee], categories_in(mask),
                                                           can_write, expires_at))
-                for (patient, grantee), (expires_at, mask, can_write) in zip(pairs, states) if expires_at != 0]
+                for patient, grantee, expires_at, mask, can_write in grants]
 
     def readers(self, patient: str, category: int) -> set[str]:
         """Everyone who may read `category` of the patient's records now: live grantees, and the

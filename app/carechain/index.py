@@ -8,13 +8,15 @@ holds that block with the hash it saw: a chain that was reset, replaced or reorg
 genesis, the contract deployed again) is detected and the index is rebuilt from scratch. Several
 threads and processes may share the file (SQLite in WAL mode; one catch-up at a time).
 
-The index says what happened; the chain decides. Flows confirm grants and roles with one batch of
-calls before acting on them, and access checks stay on chain.
+The index says what happened; the chain decides. Pages show grants, roles and providers as the
+caught-up index holds them; every access check and every change is decided by the contract against
+its own state, and the readers a new record is encrypted for are confirmed with one batch of calls.
 """
 
 import json
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from app.carechain.locks import named_lock
@@ -72,6 +74,7 @@ class EventIndex:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._lock = threading.RLock()  # one statement at a time on the shared connection
+        self._caught_up: tuple[float, int] | None = None  # (when the last catch-up began, its block)
         self._decoders = _decoders_of(chain)
 
     def close(self) -> None:
@@ -80,23 +83,33 @@ class EventIndex:
     # Following the chain
 
     def sync(self, chain) -> int:
-        """Indexes every block up to `chain`'s latest; returns that block's number."""
+        """Indexes every block up to `chain`'s latest; returns that block's number. A thread that
+        waited while another one's catch-up began and ended takes its result: that catch-up saw
+        every block there was when this one asked."""
+        asked = time.monotonic()
         with named_lock("event index", self.path), self._lock:
-            identity = json.dumps([INDEX_VERSION, chain.chain_id, chain.address, chain.deploy_block])
-            meta = dict(self._db.execute("SELECT key, value FROM meta"))
-            if meta.get("identity") != identity:
-                self._rebuild()
-                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('identity', ?)", (identity,))
-                meta = {}
-            last = int(meta["last_block"]) if "last_block" in meta else None
-            latest, last_hash = chain.latest_block_and_hash(last)
-            if last is not None and last_hash != meta["last_hash"]:  # reset, replaced or reorganised
-                self._rebuild()
-                last = None
-            first = chain.deploy_block if last is None else last + 1
-            for start in range(first, latest + 1, CHUNK):
-                self._index_blocks(chain, start, min(start + CHUNK - 1, latest))
-            return latest
+            if self._caught_up is not None and self._caught_up[0] > asked:
+                return self._caught_up[1]
+            began = time.monotonic()
+            self._caught_up = (began, self._catch_up(chain))
+            return self._caught_up[1]
+
+    def _catch_up(self, chain) -> int:
+        identity = json.dumps([INDEX_VERSION, chain.chain_id, chain.address, chain.deploy_block])
+        meta = dict(self._db.execute("SELECT key, value FROM meta"))
+        if meta.get("identity") != identity:
+            self._rebuild()
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('identity', ?)", (identity,))
+            meta = {}
+        last = int(meta["last_block"]) if "last_block" in meta else None
+        latest, last_hash = chain.latest_block_and_hash(last)
+        if last is not None and last_hash != meta["last_hash"]:  # reset, replaced or reorganised
+            self._rebuild()
+            last = None
+        first = chain.deploy_block if last is None else last + 1
+        for start in range(first, latest + 1, CHUNK):
+            self._index_blocks(chain, start, min(start + CHUNK - 1, latest))
+        return latest
 
     def _rebuild(self) -> None:
         with self._db:
@@ -108,8 +121,8 @@ class EventIndex:
         logs = chain.logs(start, end)
         decoded = [self._decoders[bytes(log["topics"][0])].process_log(log) for log in logs
                    if log["topics"] and bytes(log["topics"][0]) in self._decoders]
-        times = chain.block_times({event["blockNumber"] for event in decoded})
-        _, end_hash = chain.latest_block_and_hash(end)
+        blocks = chain.blocks({event["blockNumber"] for event in decoded} | {end})
+        end_hash = blocks[end][1]
         self._db.execute("BEGIN IMMEDIATE")
         try:
             indexed = self._db.execute("SELECT value FROM meta WHERE key = 'last_block'").fetchone()
@@ -117,7 +130,7 @@ class EventIndex:
                 self._db.execute("ROLLBACK")
                 return
             for event in decoded:
-                self._apply(event, times[event["blockNumber"]])
+                self._apply(event, blocks[event["blockNumber"]][0])
             self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                                  [("last_block", str(end)), ("last_hash", end_hash)])
             self._db.execute("COMMIT")
@@ -169,13 +182,18 @@ class EventIndex:
         rows = self._query("SELECT public_key FROM participants WHERE address = ?", address)
         return rows[0][0] if rows else None
 
-    def providers(self) -> list[tuple[str, str, str | None, bool, int]]:
-        """(address, role, hospital, suspended, registered_at) of hospitals and doctors, in
-        registration order."""
+    def providers(self, limit: int | None = None, offset: int = 0,
+                  roles: tuple[str, ...] = ("hospital", "doctor")) -> list[tuple[str, str, str | None, bool, int]]:
+        """(address, role, hospital, suspended, registered_at) of hospitals and doctors (or of
+        `roles`), in registration order: all, or `limit` of them after the first `offset`."""
         return [(address, role, hospital, bool(suspended), registered_at)
                 for address, role, hospital, suspended, registered_at in self._query(
                     "SELECT address, role, hospital, suspended, registered_at FROM participants "
-                    "WHERE role IN ('hospital', 'doctor') ORDER BY block, log_index")]
+                    f"WHERE role IN ({_marks(roles)}) ORDER BY block, log_index LIMIT ? OFFSET ?",
+                    *roles, _rows(limit), offset)]
+
+    def provider_count(self) -> int:
+        return self._query("SELECT COUNT(*) FROM participants WHERE role IN ('hospital', 'doctor')")[0][0]
 
     def doctors_of(self, hospital: str) -> list[str]:
         return self._column("SELECT address FROM participants WHERE hospital = ? ORDER BY block, log_index", hospital)
@@ -186,11 +204,12 @@ class EventIndex:
         return dict(self._query(f"SELECT address, role FROM participants WHERE address IN ({_marks(addresses)})",
                                 *addresses))
 
-    def grant(self, patient: str, grantee: str) -> tuple[int, int, bool] | None:
-        """(expires_at, categories, can_write) of a grant as its events left it (None: never given)."""
-        rows = self._query("SELECT expires_at, categories, can_write FROM grants WHERE patient = ? AND grantee = ?",
-                           patient, grantee)
-        return (rows[0][0], rows[0][1], bool(rows[0][2])) if rows else None
+    def grants(self, patient: str, grantees: list[str]) -> dict[str, tuple[int, int, bool]]:
+        """grantee -> (expires_at, categories, can_write) of the patient's grants to `grantees`, as
+        their events left them (grantees never granted are left out; a revoked grant expires at 0)."""
+        return {grantee: (expires_at, categories, bool(can_write)) for grantee, expires_at, categories, can_write
+                in self._query("SELECT grantee, expires_at, categories, can_write FROM grants WHERE patient = ? "
+                               f"AND grantee IN ({_marks(grantees)})", patient, *grantees)}
 
     def grantees_of(self, patient: str, limit: int | None = None) -> list[str]:
         """The patient's grantees, revoked ones left out, newest grant first."""
@@ -202,10 +221,12 @@ class EventIndex:
         return self._column("SELECT grantee FROM grants WHERE patient = ? AND expires_at > ? "
                             "AND (categories >> ?) & 1", patient, now, int(category))
 
-    def grants_to(self, grantees: list[str]) -> list[tuple[str, str]]:
-        """(patient, grantee) of the unrevoked grants to any of `grantees`, oldest first."""
-        return self._query(f"SELECT patient, grantee FROM grants WHERE grantee IN ({_marks(grantees)}) "
-                           "AND expires_at != 0 ORDER BY block, log_index", *grantees)
+    def grants_to(self, grantees: list[str]) -> list[tuple[str, str, int, int, bool]]:
+        """(patient, grantee, expires_at, categories, can_write) of the unrevoked grants to any of
+        `grantees`, oldest first."""
+        return [(*row[:4], bool(row[4])) for row in self._query(
+            "SELECT patient, grantee, expires_at, categories, can_write FROM grants "
+            f"WHERE grantee IN ({_marks(grantees)}) AND expires_at != 0 ORDER BY block, log_index", *grantees)]
 
     def bundles(self, patient: str, grantees: list[str]) -> list[bytes]:
         """Digests of the key bundles the patient delivered to `grantees`, newest first."""

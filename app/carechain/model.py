@@ -41,6 +41,12 @@ class RecordEntry:
     superseded_by: int  # number of the replacing record; 0 while current
     disputed: bool  # flagged by the patient (e.g. junk a write grantee indexed); the entry stays
 
+    @classmethod
+    def of(cls, patient: str, digest: bytes, number: int, stored: tuple) -> "RecordEntry":
+        """An entry from the contract's Record (author, category, addedAt, supersededBy, disputed)."""
+        author, category, added_at, superseded_by, disputed = stored
+        return cls(patient, bytes(digest), number, author, Category(category), added_at, superseded_by, disputed)
+
     @property
     def cid(self) -> str:
         return cid_of(self.digest)

@@ -10,7 +10,7 @@ from eth_utils import keccak
 
 from app.carechain import crypto, envelope
 from app.carechain.errors import AccessDenied, IntegrityError, InvalidInput, TransactionFailed
-from app.carechain.model import OpenedRecord, Participant, RecordEntry, checksum
+from app.carechain.model import ZERO_ADDRESS, OpenedRecord, Participant, RecordEntry, checksum
 from app.carechain.records import Category, Record
 
 HEADER_READ = 8192  # first read of an envelope: its header, for most records
@@ -28,11 +28,7 @@ class ReadingFlows:
         """Checks access on chain, fetches, verifies and decrypts a record; a provider's read is
         then logged on chain for the patient's audit trail."""
         patient = checksum(patient)
-        entry = self.record(patient, digest)
-        if entry is None:
-            raise InvalidInput("this patient has no such record")
-        if reader.address != patient:
-            self._require_access(patient, reader.address, entry.category)
+        entry = self._readable_entry(patient, digest, reader.address)
         header, ciphertext = envelope.decode(self.store.get(entry.digest))
         self._check_header(patient, entry, header)
         key = self._record_key(reader, patient, entry.digest, header)
@@ -53,6 +49,19 @@ class ReadingFlows:
             self._log_read(reader, patient, entry.digest)
         return OpenedRecord(entry, record, header.author, author_role)
 
+    def _readable_entry(self, patient: str, digest: bytes, reader: str) -> RecordEntry:
+        """The record's index entry, once the chain has said that `reader` may read it now: one
+        call for the entry and the access check."""
+        stored, readable_until = self.chain.call("recordAccessOf", patient, digest, reader)
+        if stored[0] == ZERO_ADDRESS:
+            raise InvalidInput("this patient has no such record")
+        # The chain allowing it means its latest block is before the expiry, so the wall clock
+        # alone decides whether the second has passed meanwhile.
+        if readable_until <= time.time():
+            raise AccessDenied(self.access_problem(patient, reader, Category(stored[1]))
+                               or "your access to this record ended while it was being opened")
+        return RecordEntry.of(patient, digest, self.record_numbers(patient, [digest]).get(bytes(digest), 0), stored)
+
     def _log_read(self, reader: LocalAccount, patient: str, digest: bytes) -> None:
         """Logs the read on chain before the record is shown: no read without its trail."""
         try:
@@ -63,10 +72,10 @@ class ReadingFlows:
             raise
 
     def _author_role(self, author: str, patient: str) -> str:
+        """A role never changes, so the event index answers for those it knows."""
         if author == patient:
             return "patient"
-        participant = self.participant(author)
-        if participant is None or participant.role != "doctor":
+        if self.role_of(author) != "doctor":
             raise IntegrityError(f"the record's author {author} is not a registered doctor")
         return "doctor"
 

@@ -42,6 +42,16 @@ class RegistryFlows:
         return Participant(address, ROLES[role], suspended, registered_at, record_count,
                            hospital if hospital != ZERO_ADDRESS else None)
 
+    def role_of(self, address: str) -> str:
+        """An account's role ("none" if unregistered). A role never changes once registered, so the
+        event index answers as it stands, and only an account it does not know is asked on chain."""
+        address = checksum(address)
+        role = self.index.roles([address]).get(address)
+        if role is None:
+            participant = self.participant(address)
+            role = participant.role if participant else "none"
+        return role
+
     def public_key(self, address: str) -> bytes:
         """A participant's registered encryption key, from its registration event (keys never
         change, so they are cached)."""
@@ -53,11 +63,17 @@ class RegistryFlows:
             self._public_keys[address] = key
         return self._public_keys[address]
 
-    def providers(self) -> list[Participant]:
-        """Every registered hospital and doctor, in registration order, as their events left them
-        (the contract checks every grant and registration against its own state anyway)."""
+    def providers(self, limit: int | None = None, offset: int = 0, hospitals_only: bool = False) -> list[Participant]:
+        """Registered hospitals and doctors (or hospitals only), in registration order, as their
+        events left them (the contract checks every grant and registration against its own state
+        anyway): all, or one page of `limit` after the first `offset`."""
+        roles = ("hospital",) if hospitals_only else ("hospital", "doctor")
         return [Participant(address, role, suspended, registered_at, 0, hospital)
-                for address, role, hospital, suspended, registered_at in self.indexed().providers()]
+                for address, role, hospital, suspended, registered_at
+                in self.indexed().providers(limit, offset, roles)]
+
+    def provider_count(self) -> int:
+        return self.indexed().provider_count()
 
     def participants(self, addresses: list[str]) -> list[Participant]:
         """Several participants from one batch request (all of them registered)."""
@@ -76,10 +92,10 @@ class RegistryFlows:
         return bytes(public_key)
 
     def _require_role(self, address: str, role: str) -> str:
-        participant = self.participant(address)
-        if participant is None or participant.role != role:
-            raise InvalidInput(f"{checksum(address)} is not a registered {role}")
-        return participant.address
+        address = checksum(address)
+        if self.role_of(address) != role:
+            raise InvalidInput(f"{address} is not a registered {role}")
+        return address
 
     def fund(self, funder: LocalAccount, address: str, ether: float = 1.0) -> None:
         """Sends ether for gas to a new account (local chain and demos; a consortium chain with

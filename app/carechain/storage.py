@@ -15,7 +15,7 @@ from app.carechain import crypto, envelope
 from app.carechain.errors import InvalidInput, TransactionFailed
 from app.carechain.locks import named_lock
 from app.carechain.model import NO_DIGEST, ZERO_ADDRESS, RecordEntry, checksum
-from app.carechain.records import Category, Record
+from app.carechain.records import Record
 
 
 class StorageFlows:
@@ -47,22 +47,17 @@ class StorageFlows:
 
     def record(self, patient: str, digest: bytes) -> RecordEntry | None:
         patient = checksum(patient)
-        author, category, added_at, superseded_by, disputed = self.chain.call("recordOf", patient, digest)
-        if author == ZERO_ADDRESS:
+        stored = self.chain.call("recordOf", patient, digest)
+        if stored[0] == ZERO_ADDRESS:
             return None
-        number = self.record_numbers(patient, [digest]).get(bytes(digest), 0)
-        return RecordEntry(patient, bytes(digest), number, author, Category(category), added_at, superseded_by,
-                           disputed)
+        return RecordEntry.of(patient, digest, self.record_numbers(patient, [digest]).get(bytes(digest), 0), stored)
 
     def records(self, patient: str, first: int = 1, limit: int = 100) -> list[RecordEntry]:
         """One page of a patient's index, oldest first (numbers from 1, at most 100 a page)."""
         patient = checksum(patient)
         digests, entries = self.chain.call("recordsPage", patient, first, limit)
-        page = [
-            RecordEntry(patient, bytes(digest), max(first, 1) + i, author, Category(category), added_at, superseded_by,
-                        disputed)
-            for i, (digest, (author, category, added_at, superseded_by, disputed)) in enumerate(zip(digests, entries))
-        ]
+        page = [RecordEntry.of(patient, digest, max(first, 1) + i, stored)
+                for i, (digest, stored) in enumerate(zip(digests, entries))]
         self._numbers.update(((patient, entry.digest), entry.number) for entry in page)
         return page
 
@@ -90,13 +85,15 @@ class StorageFlows:
         return self.record(patient.address, digest)
 
     def record_numbers(self, patient: str, digests) -> dict[bytes, int]:
-        """The numbers of some of a patient's records, from the event index; numbers never
-        change, so they are cached."""
+        """The numbers of some of a patient's records, from the event index (caught up with the
+        chain only if it lacks some); numbers never change, so they are cached."""
         patient = checksum(patient)
         wanted = [bytes(d) for d in set(digests) if (patient, bytes(d)) not in self._numbers]
-        if wanted:
-            for digest, number in self.indexed().record_numbers(patient, wanted).items():
-                self._numbers[patient, digest] = number
+        found = self.index.record_numbers(patient, wanted) if wanted else {}
+        if len(found) < len(wanted):
+            found = self.indexed().record_numbers(patient, wanted)
+        for digest, number in found.items():
+            self._numbers[patient, digest] = number
         return {bytes(d): self._numbers[patient, bytes(d)] for d in digests if (patient, bytes(d)) in self._numbers}
 
     def _encrypt(self, private_key: bytes, label: bytes, fields: dict, payload: bytes, recipients: set) -> bytes:
@@ -110,21 +107,30 @@ class StorageFlows:
         return envelope.encode(header, crypto.seal(secrets.key, secrets.nonce, payload, header.associated_data()))
 
     def _index(self, patient: str, digest: bytes, send) -> tuple[RecordEntry, bool]:
-        """Indexes a stored object unless a previous try already did; (entry, whether new).
-        Runs under the patient's storage lock."""
-        existing = self.record(patient, digest)
-        if existing is not None:
-            return existing, False
-        self._send_or_release(digest, send, still_needed=lambda: self.record(patient, digest) is not None)
-        return self.record(patient, digest), True
+        """Indexes a stored object unless a previous try already did; (entry, whether new). Runs
+        under the patient's storage lock. The chain's dry run refuses a duplicate before anything
+        is sent, so only a retry looks the entry up; a new entry comes from the receipt."""
+        try:
+            receipt = self._send_or_release(digest, send,
+                                            still_needed=lambda: self.record(patient, digest) is not None)
+        except TransactionFailed as error:
+            if error.error_name == "RecordIndexDuplicateRecord":
+                return self.record(patient, digest), False
+            raise
+        (added,) = self.chain.events_of(receipt, "RecordAdded")
+        added_at, _ = self.chain.blocks([receipt["blockNumber"]])[receipt["blockNumber"]]
+        entry = RecordEntry.of(patient, added["digest"], added["number"],
+                               (added["author"], added["category"], added_at, 0, False))
+        self._numbers[patient, entry.digest] = entry.number
+        return entry, True
 
-    def _send_or_release(self, digest: bytes, send, still_needed) -> None:
+    def _send_or_release(self, digest: bytes, send, still_needed) -> dict:
         """Sends a transaction that refers to the stored object `digest`. If the chain refuses it,
         the object is unpinned unless the chain, read after the refusal, still needs it (an
         identical submission that won the race indexed or delivered it). If the chain cannot be
         reached the outcome is unknown: the object stays, and a retry finds it."""
         try:
-            send()
+            return send()
         except TransactionFailed:
             if digest != NO_DIGEST and not still_needed():
                 self.store.unpin(digest)

@@ -80,3 +80,18 @@ def test_only_the_administrator_registers_or_suspends(as_user, people, patient, 
         assert user.post(f"/admin/providers/{people.colleague.address}/suspend").location == "/auth/"
     assert carechain.participant(account.address) is None
     assert not carechain.participant(people.colleague.address).suspended
+
+
+def test_the_provider_list_comes_in_pages(admin, carechain, monkeypatch):
+    monkeypatch.setattr("app.admin.PAGE_SIZE", 2)
+    providers = carechain.providers()
+    assert len(providers) > 2
+    pages = -(-len(providers) // 2)
+    first, register_form = text(admin.get("/admin/")).split('id="register"')
+    last = text(admin.get(f"/admin/?page={pages}")).split('id="register"')[0]
+    assert providers[0].address in first and providers[1].address in first and providers[2].address not in first
+    assert f"Page 1 of {pages}" in first and "?page=2" in first and "Previous" not in first
+    assert providers[-1].address in last and providers[0].address not in last and "Next" not in last
+    assert f"Page {pages} of {pages}" in text(admin.get("/admin/?page=999"))  # beyond the end: the last page
+    for hospital in (p for p in providers if p.role == "hospital" and not p.suspended):
+        assert hospital.address in register_form  # every hospital can be chosen, not just the page's
