@@ -37,12 +37,12 @@ def patient(patient):
     patient = _patient(patient)
     carechain = backend.get_carechain()
     me = g.user.account.address
-    problems = {category: carechain.access_problem(patient, me, category) for category in Category}
-    readable = [category for category, problem in problems.items() if problem is None]
+    readable, writable = carechain.access_scope(patient, me)
     if not readable:
-        raise AccessDenied(next(iter(problems.values())))
+        raise AccessDenied(carechain.access_problem(patient, me, next(iter(Category)))
+                           or "this patient has not granted you access, or has revoked it")
     entries = [entry for entry in carechain.all_records(patient) if entry.category in readable]
-    writable = [category for category in readable if carechain.access_problem(patient, me, category, write=True) is None]
+    readable, writable = sorted(readable), sorted(writable)
     return render_template("doctor/patient.html", patient=patient, entries=list(reversed(entries)),
                            readable=readable, writable=writable)
 
