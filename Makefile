@@ -8,6 +8,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 
+# The browser files of the chart library (uPlot, pinned in package.json), copied from node_modules
+# into the git-ignored app/static/vendor.
+VENDOR := app/static/vendor/uPlot.iife.min.js app/static/vendor/uPlot.min.css
+
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test setup chromium gas-report benchmark report load-test
@@ -36,7 +40,7 @@ report: setup
 gas-report: setup
 	$(BIN)/python -m scripts.toolchain run scripts/gas_report.py --network carechain-test
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed $(VENDOR)
 	$(BIN)/python -m scripts.toolchain
 	$(BIN)/brownie compile >/dev/null
 
@@ -54,3 +58,8 @@ chromium:
 node_modules/.installed: package.json package-lock.json
 	npm install --no-audit --no-fund
 	touch $@
+
+# The chart library for the browser, served by the app itself (no CDN).
+app/static/vendor/%: node_modules/.installed
+	mkdir -p $(@D)
+	cp node_modules/uplot/dist/$* $@
