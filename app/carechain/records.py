@@ -1,6 +1,9 @@
 """Record contents: FHIR R4 resources (validated with `fhir.resources`, R4B models, which are
 R4-compatible for every resource used here), mapped to the on-chain categories.
 
+Vital signs (their vocabulary, device readings, window Bundles) are built in vitals.py, and
+early-warning alerts (RiskAssessment) in early_warning.py; this module validates and files them.
+
 A record is one FHIR resource plus, for a DocumentReference, the attached file's bytes, which
 travel beside the JSON instead of base64 inside it (the attachment's size and SHA-1 are in the
 resource, as FHIR defines them).
@@ -52,15 +55,18 @@ def categories_in(mask: int) -> list[Category]:
 
 
 # Values of the required `status` bindings, which the models do not enforce.
+OBSERVATION_STATUS = {"registered", "preliminary", "final", "amended", "corrected", "cancelled", "entered-in-error",
+                      "unknown"}
 STATUS_VALUES = {
-    "Observation": {"registered", "preliminary", "final", "amended", "corrected", "cancelled", "entered-in-error",
-                    "unknown"},
+    "Observation": OBSERVATION_STATUS,
+    "RiskAssessment": OBSERVATION_STATUS,
     "DiagnosticReport": {"registered", "partial", "preliminary", "final", "amended", "corrected", "appended",
                          "cancelled", "entered-in-error", "unknown"},
     "MedicationRequest": {"active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft",
                           "unknown"},
     "DocumentReference": {"current", "superseded", "entered-in-error"},
     "Condition": None,  # Condition has no status element; its clinicalStatus is a CodeableConcept
+    "Bundle": None,  # a Bundle has no status; its entries' are checked one by one
 }
 
 # Attachment types a record may carry, with the leading bytes that identify them.
@@ -73,8 +79,39 @@ ATTACHMENT_TYPES = {
 
 
 def _observation_category(resource: dict) -> Category:
-    codes = {coding.get("code") for concept in resource.get("category", []) for coding in concept.get("coding", [])}
-    return Category.LABS if "laboratory" in codes else Category.VITALS
+    return Category.LABS if "laboratory" in _category_codes(resource) else Category.VITALS
+
+
+def _category_codes(resource: dict) -> set:
+    return {coding.get("code") for concept in resource.get("category", []) for coding in concept.get("coding", [])}
+
+
+# A Bundle record is one time window of device vital signs (vitals.window_bundle): a collection of
+# vital-signs Observations and the early-warning RiskAssessments raised on them, nothing else, so
+# that whoever may read Vitals may read all of it.
+BUNDLE_ENTRIES = ("Observation", "RiskAssessment")
+
+
+def _bundle_category(resource: dict) -> Category:
+    if resource.get("type") != "collection":
+        raise InvalidInput("a Bundle record is a collection (of one time window's vital signs)")
+    entries = [entry.get("resource") or {} for entry in resource.get("entry", [])]
+    if not entries:
+        raise InvalidInput("a Bundle record holds at least one vital-signs Observation")
+    for entry in entries:
+        kind = entry.get("resourceType")
+        if kind not in BUNDLE_ENTRIES:
+            raise InvalidInput(f"a Bundle record holds only vital-signs Observations and RiskAssessments, not {kind}")
+        if kind == "Observation" and "vital-signs" not in _category_codes(entry):
+            raise InvalidInput("a Bundle record holds only vital-signs Observations; one has another category")
+        if entry.get("status") not in STATUS_VALUES[kind]:
+            raise InvalidInput(f"invalid FHIR {kind} in the Bundle: status must be one of "
+                               f"{', '.join(sorted(STATUS_VALUES[kind]))}")
+    return Category.VITALS
+
+
+# The period a window Bundle covers, in its meta (a Bundle is a Resource, with no extensions of its own).
+WINDOW_EXTENSION = "urn:carechain:window"
 
 
 # A document belongs to the Documents category unless it names another one in this code system
@@ -99,6 +136,8 @@ CATEGORY_OF = {
     "Condition": lambda resource: Category.CONDITIONS,
     "MedicationRequest": lambda resource: Category.MEDICATIONS,
     "DocumentReference": _document_category,
+    "Bundle": _bundle_category,
+    "RiskAssessment": lambda resource: Category.VITALS,
 }
 
 
@@ -136,6 +175,8 @@ class Record:
             )
             raise InvalidInput(f"invalid FHIR {kind}: {problems}") from None
         resource = model.model_dump(mode="json", exclude_none=True)
+        if len(canonical_json(resource)) > MAX_RESOURCE_SIZE:
+            raise InvalidInput(f"the FHIR resource is larger than {MAX_RESOURCE_SIZE >> 20} MB")
         allowed = STATUS_VALUES[kind]
         if allowed is not None and resource.get("status") not in allowed:
             raise InvalidInput(f"invalid FHIR {kind}: status must be one of {', '.join(sorted(allowed))}")
@@ -153,7 +194,7 @@ class Record:
 
     @property
     def resource_json(self) -> bytes:
-        return json.dumps(self.resource, sort_keys=True, separators=(",", ":")).encode()
+        return canonical_json(self.resource)
 
     @property
     def title(self) -> str:
@@ -162,6 +203,12 @@ class Record:
         if self.resource_type == "DocumentReference":
             attachment = resource["content"][0]["attachment"]
             return attachment.get("title") or resource.get("description") or "Document"
+        if self.resource_type == "Bundle":
+            return _bundle_title(resource)
+        if self.resource_type == "RiskAssessment":
+            rationale = next((p["rationale"] for p in resource.get("prediction", []) if p.get("rationale")), None)
+            method = resource.get("method") or resource.get("code") or {}
+            return rationale or method.get("text") or "Risk assessment"
         concept = resource.get("code") or resource.get("medicationCodeableConcept") or {}
         name = concept.get("text") or next(
             (coding.get("display") for coding in concept.get("coding", []) if coding.get("display")), self.resource_type
@@ -174,6 +221,24 @@ class Record:
         if self.resource_type != "DocumentReference":
             return None
         return self.resource["content"][0]["attachment"].get("contentType")
+
+
+def canonical_json(resource: dict) -> bytes:
+    """The resource as stored and hashed: sorted keys, no spaces."""
+    return json.dumps(resource, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _bundle_title(resource: dict) -> str:
+    """E.g. "Vital signs: 150 readings, 2025-03-01 10:00-10:15 UTC, with an alert"."""
+    kinds = [entry["resource"]["resourceType"] for entry in resource["entry"]]
+    readings = kinds.count("Observation")
+    title = f"Vital signs: {readings} reading{'s' * (readings != 1)}"
+    window = next((extension["valuePeriod"] for extension in resource.get("meta", {}).get("extension", [])
+                   if extension.get("url") == WINDOW_EXTENSION), None)
+    if window:
+        start, end = window["start"][:16].replace("T", " "), window["end"][:16].replace("T", " ")
+        title += f", {start}-{end[11:] if end[:10] == start[:10] else end} UTC"
+    return title + (", with an alert" if "RiskAssessment" in kinds else "")
 
 
 def _check_nesting(text: str | bytes) -> None:
@@ -239,75 +304,19 @@ def _sha1(data: bytes) -> str:
     return base64.b64encode(hashlib.sha1(data).digest()).decode()
 
 
-def _iso(second: int) -> str:
+def fhir_datetime(second: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
 
 
-def _subject(patient: str) -> dict:
+def patient_reference(patient: str) -> dict:
     return {"reference": f"Patient/{patient}"}
 
 
-# kind: (LOINC code, display, unit, UCUM code, plausible range)
-VITAL_SIGNS = {
-    "pulse": ("8867-4", "Heart rate", "beats/minute", "/min", (20, 300)),
-    "spo2": ("59408-5", "Oxygen saturation", "%", "%", (50, 100)),
-    "temperature": ("8310-5", "Body temperature", "°C", "Cel", (25, 45)),
-    "glucose": ("2339-0", "Glucose", "mg/dL", "mg/dL", (10, 1000)),
-}
-BLOOD_PRESSURE = ("85354-9", "Blood pressure panel")
-SYSTOLIC = ("8480-6", "Systolic blood pressure", (40, 300))
-DIASTOLIC = ("8462-4", "Diastolic blood pressure", (20, 200))
-
-
-def _loinc(code: str, display: str) -> dict:
-    return {"coding": [{"system": "http://loinc.org", "code": code, "display": display}], "text": display}
-
-
-def _quantity(value: float, unit: str, code: str, plausible: tuple, name: str) -> dict:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{name} must be a number") from None
-    low, high = plausible
-    if not low <= value <= high:
-        raise InvalidInput(f"{name} of {value:g} {unit} is outside the plausible range {low}–{high} {unit}")
-    return {"value": round(value, 2), "unit": unit, "system": "http://unitsofmeasure.org", "code": code}
-
-
 def vital_sign(patient: str, kind: str, value, measured_at: int | None = None) -> Record:
-    """A vital-signs Observation: kind is pulse, spo2, temperature, glucose, or blood_pressure
-    with value (systolic, diastolic) in mm[Hg]."""
-    measured_at = int(time.time()) if measured_at is None else measured_at
-    resource = {
-        "resourceType": "Observation",
-        "status": "final",
-        "category": [{"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-            "code": "vital-signs",
-            "display": "Vital Signs",
-        }]}],
-        "subject": _subject(patient),
-        "effectiveDateTime": _iso(measured_at),
-    }
-    if kind == "blood_pressure":
-        try:
-            systolic, diastolic = value
-        except (TypeError, ValueError):
-            raise InvalidInput("blood pressure needs a systolic and a diastolic value") from None
-        resource["code"] = _loinc(*BLOOD_PRESSURE)
-        resource["component"] = [
-            {"code": _loinc(code, display), "valueQuantity": _quantity(reading, "mmHg", "mm[Hg]", plausible, display)}
-            for reading, (code, display, plausible) in ((systolic, SYSTOLIC), (diastolic, DIASTOLIC))
-        ]
-        if resource["component"][0]["valueQuantity"]["value"] <= resource["component"][1]["valueQuantity"]["value"]:
-            raise InvalidInput("the systolic pressure must be higher than the diastolic pressure")
-    elif kind in VITAL_SIGNS:
-        code, display, unit, ucum, plausible = VITAL_SIGNS[kind]
-        resource["code"] = _loinc(code, display)
-        resource["valueQuantity"] = _quantity(value, unit, ucum, plausible, display)
-    else:
-        raise InvalidInput(f"unknown vital sign {kind!r}; use one of {', '.join([*VITAL_SIGNS, 'blood_pressure'])}")
-    return Record.from_fhir(resource, created_at=measured_at)
+    """A vital sign typed in by hand (the web form): vitals.vital_sign, kept here for its callers and
+    imported when called, as vitals builds on this module."""
+    from app.carechain.vitals import vital_sign
+    return vital_sign(patient, kind, value, measured_at)
 
 
 def document(patient: str, title: str, data: bytes, content_type: str, created_at: int | None = None,
@@ -320,18 +329,18 @@ def document(patient: str, title: str, data: bytes, content_type: str, created_a
     resource = {
         "resourceType": "DocumentReference",
         "status": "current",
-        "subject": _subject(patient),
+        "subject": patient_reference(patient),
         **({} if category == Category.DOCUMENTS else {"category": [{"coding": [{
             "system": CATEGORY_SYSTEM, "code": Category(category).name.lower(), "display": Category(category).label,
         }]}]}),
-        "date": _iso(created_at),
+        "date": fhir_datetime(created_at),
         "description": title,
         "content": [{"attachment": {
             "contentType": content_type,
             "title": title,
             "size": len(data),
             "hash": _sha1(data),
-            "creation": _iso(created_at),
+            "creation": fhir_datetime(created_at),
         }}],
     }
     return Record.from_fhir(resource, attachment=data, created_at=created_at)
@@ -347,8 +356,8 @@ def condition(patient: str, diagnosis: str, recorded_at: int | None = None) -> R
         "verificationStatus": _concept("http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed",
                                        "Confirmed"),
         "code": {"text": diagnosis},
-        "subject": _subject(patient),
-        "recordedDate": _iso(recorded_at),
+        "subject": patient_reference(patient),
+        "recordedDate": fhir_datetime(recorded_at),
     }
     return Record.from_fhir(resource, created_at=recorded_at)
 
@@ -363,8 +372,8 @@ def prescription(patient: str, medication: str, dosage: str, authored_at: int | 
         "status": "active",
         "intent": "order",
         "medicationCodeableConcept": {"text": medication},
-        "subject": _subject(patient),
-        "authoredOn": _iso(authored_at),
+        "subject": patient_reference(patient),
+        "authoredOn": fhir_datetime(authored_at),
         "dosageInstruction": [{"text": dosage}],
     }
     return Record.from_fhir(resource, created_at=authored_at)
