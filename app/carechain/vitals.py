@@ -201,9 +201,10 @@ def _blood_pressure(value) -> tuple[float, float]:
         raise InvalidReading('a blood pressure value is {"systolic": ..., "diastolic": ...}', "malformed")
     for part, (_, name, possible) in BLOOD_PRESSURE_PARTS.items():
         _check_possible(name, _number(value[part], name), possible, SIGNALS["blood_pressure"].units["mm[Hg]"])
-    if value["systolic"] <= value["diastolic"]:
+    systolic, diastolic = (_number(value[part], part) for part in BLOOD_PRESSURE_PARTS)
+    if systolic <= diastolic:
         raise InvalidReading("the systolic pressure must be higher than the diastolic pressure", "impossible_value")
-    return float(value["systolic"]), float(value["diastolic"])
+    return systolic, diastolic
 
 
 def _ecg_strip(signal: Signal, value, unit: str, measured_at: int, period_ms) -> Reading:
@@ -235,10 +236,11 @@ def _sample(sample) -> float:
 
 
 def _number(value, name: str) -> float:
-    """A JSON number: not text, not a boolean, not NaN or infinite."""
+    """A JSON number (not text, a boolean, NaN or infinite), kept to the two decimals the Observation
+    stores, so that the rules judge what the record shows."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise InvalidReading(f"{name} must be a number", "not_a_number")
-    return float(value)
+    return round(float(value), 2)
 
 
 def _check_unit(signal: Signal, unit) -> None:
@@ -363,7 +365,7 @@ def _concept(codings, text: str | None = None) -> dict:
 
 
 def _quantity(value: float, unit_code: str, unit: Unit) -> dict:
-    return {"value": round(value, 2), "unit": unit.display, "system": UCUM, "code": unit_code}
+    return {"value": value, "unit": unit.display, "system": UCUM, "code": unit_code}
 
 
 def _interpretation(code: str) -> dict:

@@ -76,6 +76,11 @@ def test_a_measurement_is_a_ucum_quantity_with_its_interpretation(signal, value,
                                                                                  else [])
 
 
+def test_rules_judge_the_value_the_record_stores():
+    resource = vitals.observation(PATIENT, validate_reading(raw("temperature", value=36.049), NOW))
+    assert resource["valueQuantity"]["value"] == 36.05 and codes(resource["interpretation"][0]) == ["N"]  # 36.1
+
+
 def test_glucose_keeps_its_unit_with_the_loinc_code_of_that_unit_and_converts_for_the_rules():
     in_mg = validate_reading(raw("glucose", value=100, unit="mg/dL"), NOW)
     in_mmol = validate_reading(raw("glucose", value=5.55, unit="mmol/L"), NOW)
