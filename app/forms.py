@@ -17,7 +17,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.carechain import records
+from app.carechain import records, vitals
 from app.carechain.errors import InvalidInput
 from app.carechain.keystore import MIN_PASSWORD_LENGTH
 from app.carechain.records import Category
@@ -116,7 +116,7 @@ class VitalsForm(RecordForm):
         measured_at = int(measured.replace(tzinfo=timezone.utc).timestamp()) if measured else self.created_at()
         if measured_at > time.time() + 300:
             raise InvalidInput("the measurement time is in the future")
-        return records.vital_sign(patient, self.kind.data, value, measured_at)
+        return vitals.vital_sign(patient, self.kind.data, value, measured_at)
 
 
 class DiagnosisForm(RecordForm):
@@ -228,6 +228,11 @@ def expiry(days: int | None, until, now: int) -> int:
     if end > now + MAX_GRANT_DAYS * 86400:
         raise InvalidInput("access can be granted for at most ten years")
     return end
+
+
+class DeviceForm(FlaskForm):
+    label = StringField("Device name", validators=[DataRequired(), Length(max=60)],
+                        description="What you will recognise it by, e.g. \"Bedside hub\" or \"Phone\".")
 
 
 class ProviderForm(FlaskForm):

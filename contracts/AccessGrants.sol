@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Registry} from "./Registry.sol";
+import {Devices} from "./Devices.sol";
 
 /**
  * @title AccessGrants
@@ -11,7 +11,7 @@ import {Registry} from "./Registry.sol";
  * hospital while both are unsuspended.
  * @dev Access checks read at most four storage slots, whatever the number of grants or records.
  */
-abstract contract AccessGrants is Registry {
+abstract contract AccessGrants is Devices {
     /// @notice Categories are numbered 0 to 31; a scope is a bit mask of them.
     uint8 public constant CATEGORY_COUNT = 32;
 
@@ -192,7 +192,7 @@ abstract contract AccessGrants is Registry {
         if (participant.suspended || (role != Role.Hospital && role != Role.Doctor)) return 0;
         until = _coveredUntil(_grants[patient][reader], category);
         if (role == Role.Doctor) {
-            address hospital = participant.hospital;
+            address hospital = participant.affiliation;
             if (_participants[hospital].suspended) return 0;
             uint40 throughHospital = _coveredUntil(_grants[patient][hospital], category);
             if (throughHospital > until) until = throughHospital;
@@ -206,8 +206,10 @@ abstract contract AccessGrants is Registry {
         Participant storage participant = _participants[author];
         Role role = participant.role;
         if (author == patient) return role == Role.Patient;
-        if (participant.suspended || role != Role.Doctor) return false;
-        address hospital = participant.hospital;
+        if (participant.suspended) return false;
+        if (role == Role.Device) return participant.affiliation == patient && category == DEVICE_CATEGORY;
+        if (role != Role.Doctor) return false;
+        address hospital = participant.affiliation;
         if (_participants[hospital].suspended) return false;
         return _coversWrite(_grants[patient][author], category) || _coversWrite(_grants[patient][hospital], category);
     }
@@ -221,10 +223,6 @@ abstract contract AccessGrants is Registry {
     function _coveredUntil(Grant storage grant, uint8 category) private view returns (uint40) {
         Grant memory g = grant;
         return block.timestamp < g.expiresAt && (g.categories >> category) & 1 != 0 ? g.expiresAt : 0;
-    }
-
-    function _requirePatient(address account) internal view {
-        if (_participants[account].role != Role.Patient) revert RegistryNotAPatient(account);
     }
 
     /// @dev A doctor of a suspended hospital may still be granted: the grant stays inert, like

@@ -44,6 +44,9 @@ abstract contract RecordIndex is AccessGrants {
     /// @notice `reader` read the record `digest` of `patient`.
     event RecordRead(address indexed patient, address indexed reader, bytes32 indexed digest);
 
+    /// @notice `doctor` acknowledged the early-warning alert `digest` of `patient`.
+    event AlertAcknowledged(address indexed patient, bytes32 indexed digest, address indexed doctor);
+
     /// @notice `patient` flagged its record `digest` as disputed (`disputed` true) or withdrew the
     /// dispute (false).
     event RecordDisputed(address indexed patient, bytes32 indexed digest, bool disputed);
@@ -115,12 +118,35 @@ abstract contract RecordIndex is AccessGrants {
      * @param digest The digest of an indexed record of `patient`.
      */
     function logRead(address patient, bytes32 digest) external {
+        _logRead(patient, digest);
+    }
+
+    /**
+     * @notice Logs reads of several records of `patient` at once (a chart of a day of vitals),
+     * each as {logRead} would; all or none.
+     * @param patient The patient whose records were read.
+     * @param digests Digests of indexed records of `patient`.
+     */
+    function logReads(address patient, bytes32[] calldata digests) external {
+        for (uint256 i = 0; i < digests.length; ++i) {
+            _logRead(patient, digests[i]);
+        }
+    }
+
+    /**
+     * @notice Records that the caller, a doctor whose grant covers the record (as for
+     * {logRead}), acknowledged the early-warning alert `digest` of `patient`. The chain does not
+     * know which records are alerts; the library only offers acknowledging its own alert records.
+     * @param patient The patient the alert is about.
+     * @param digest The digest of the alert record.
+     */
+    function acknowledgeAlert(address patient, bytes32 digest) external {
         Record storage record = _records[patient][digest];
         if (record.author == address(0)) revert RecordIndexUnknownRecord(patient, digest);
-        if (msg.sender != patient && !_mayLogRead(patient, msg.sender, record.category)) {
+        if (_participants[msg.sender].role != Role.Doctor || !_mayLogRead(patient, msg.sender, record.category)) {
             revert RecordIndexUnauthorizedReader(patient, msg.sender, digest);
         }
-        emit RecordRead(patient, msg.sender, digest);
+        emit AlertAcknowledged(patient, digest, msg.sender);
     }
 
     /**
@@ -220,13 +246,22 @@ abstract contract RecordIndex is AccessGrants {
         emit RecordAdded(patient, digest, msg.sender, number, category);
     }
 
+    function _logRead(address patient, bytes32 digest) private {
+        Record storage record = _records[patient][digest];
+        if (record.author == address(0)) revert RecordIndexUnknownRecord(patient, digest);
+        if (msg.sender != patient && !_mayLogRead(patient, msg.sender, record.category)) {
+            revert RecordIndexUnauthorizedReader(patient, msg.sender, digest);
+        }
+        emit RecordRead(patient, msg.sender, digest);
+    }
+
     /// @dev Checks the reader's own grant slot first, and only then its participant slot and its
     /// hospital's grant: a direct grantee pays for one cold slot, a hospital's doctor for three.
     function _mayLogRead(address patient, address reader, uint8 category) private view returns (bool) {
         mapping(address grantee => Grant) storage grants = _grants[patient];
         if (_coversRead(grants[reader], category)) return true;
         Participant storage participant = _participants[reader];
-        return participant.role == Role.Doctor && _coversRead(grants[participant.hospital], category);
+        return participant.role == Role.Doctor && _coversRead(grants[participant.affiliation], category);
     }
 
     /// @dev A revoked grant is deleted, so its empty scope covers nothing.

@@ -18,16 +18,17 @@ abstract contract Registry is Ownable2Step {
         None,
         Patient,
         Hospital,
-        Doctor
+        Doctor,
+        Device
     }
 
     /// @dev One slot per participant: 1 + 1 + 5 + 4 + 20 = 31 bytes.
     struct Participant {
         Role role;
-        bool suspended; // providers only
+        bool suspended; // providers: suspended by the admin; devices: revoked by their patient
         uint40 registeredAt;
         uint32 recordCount; // patients only: records indexed so far, also the last record number
-        address hospital; // doctors only
+        address affiliation; // a doctor's hospital, a device's patient
     }
 
     mapping(address account => Participant) internal _participants;
@@ -156,10 +157,10 @@ abstract contract Registry is Ownable2Step {
         Participant storage participant = _participants[account];
         if (participant.role == Role.Hospital) return !participant.suspended;
         return participant.role == Role.Doctor && !participant.suspended
-            && !_participants[participant.hospital].suspended;
+            && !_participants[participant.affiliation].suspended;
     }
 
-    function _register(address account, Role role, address hospital, bytes calldata publicKey) private {
+    function _register(address account, Role role, address affiliation, bytes calldata publicKey) internal {
         if (publicKey.length != 64 || address(uint160(uint256(keccak256(publicKey)))) != account) {
             revert RegistryInvalidPublicKey(account);
         }
@@ -169,8 +170,12 @@ abstract contract Registry is Ownable2Step {
             suspended: false,
             registeredAt: uint40(block.timestamp),
             recordCount: 0,
-            hospital: hospital
+            affiliation: affiliation
         });
+    }
+
+    function _requirePatient(address account) internal view {
+        if (_participants[account].role != Role.Patient) revert RegistryNotAPatient(account);
     }
 
     function _requireProvider(address account) internal view returns (Participant storage participant) {

@@ -9,7 +9,8 @@ from app.carechain import crypto
 from app.carechain.directory import ProviderDirectory, enrol, provider_entry
 from app.carechain.flows import CareChain
 from app.carechain.keystore import Keystore
-from app.carechain.records import condition, document, vital_sign
+from app.carechain.records import condition, document
+from app.carechain.vitals import vital_sign
 from app.carechain.settings import Settings
 from scripts import localchain
 

@@ -8,12 +8,15 @@ Runs on a fresh deployment on brownie's throw-away test chain.
 
 from brownie import CareChain, accounts, chain
 
+from app.carechain.settings import VITALS_WINDOW_SECONDS as WINDOW_SECONDS
 from scripts import localchain
 
 TX, NEW_SLOT = 21_000, 22_100
 DAY = 86400
 # Grants and renewals carry the digest of their key bundle: a non-zero one, as in real use.
 KEY_BUNDLE = bytes.fromhex("ab" * 32)
+CHART_RECORDS = 24  # a chart of six hours of 15-minute vitals windows
+SENSORS = 10
 
 
 def public_key(account) -> bytes:
@@ -22,7 +25,7 @@ def public_key(account) -> bytes:
 
 def measure() -> list[tuple[str, int, int | None, int]]:
     """Returns (operation, gas used, target or None, floor) rows."""
-    admin, hospital, doctor, colleague, patient, newcomer = accounts[:6]
+    admin, hospital, doctor, colleague, patient, newcomer, device = accounts[:7]
     contract = CareChain.deploy(admin, {"from": admin})
     contract.registerHospital(hospital, public_key(hospital), {"from": admin})
     contract.registerDoctor(doctor, hospital, public_key(doctor), {"from": admin})
@@ -41,7 +44,12 @@ def measure() -> list[tuple[str, int, int | None, int]]:
         ("add record (doctor, own grant)", lambda: contract.addRecord(patient, digest(3), 1, {"from": doctor}), 80_000, 2),
         ("add record (doctor, hospital grant)", lambda: contract.addRecord(patient, digest(4), 0, {"from": colleague}), 80_000, 2),
         ("supersede record (patient)", lambda: contract.supersedeRecord(patient, digest(1), digest(5), {"from": patient}), None, 2),
+        ("pair a device (patient)", lambda: contract.authorizeDevice(device, public_key(device), {"from": patient}), None, 1),
+        ("add record (device, a vitals window)", lambda: contract.addRecord(patient, digest(6), 0, {"from": device}), 80_000, 2),
         ("log a read (doctor, own grant)", lambda: contract.logRead(patient, digest(2), {"from": doctor}), 30_000, 0),
+        (f"log {CHART_RECORDS} reads at once (doctor, own grant)",
+         lambda: contract.logReads(patient, [digest(2), digest(6)] * (CHART_RECORDS // 2), {"from": doctor}), None, 0),
+        ("acknowledge an alert (doctor, own grant)", lambda: contract.acknowledgeAlert(patient, digest(6), {"from": doctor}), None, 0),
         ("log a read (doctor, hospital grant)", lambda: contract.logRead(patient, digest(2), {"from": colleague}), 30_000, 0),
         ("dispute record (patient)", lambda: contract.disputeRecord(digest(4), True, {"from": patient}), None, 0),
         ("renew grant", lambda: contract.renewAccess(doctor, expires + DAY, KEY_BUNDLE, {"from": patient}), None, 0),
@@ -49,6 +57,7 @@ def measure() -> list[tuple[str, int, int | None, int]]:
         ("revoke grant", lambda: contract.revokeAccess(doctor, {"from": patient}), 30_000, 0),
         ("register hospital (admin)", lambda: contract.registerHospital(newcomer, public_key(newcomer), {"from": admin}), None, 1),
         ("suspend provider (admin)", lambda: contract.suspendProvider(colleague, {"from": admin}), None, 0),
+        ("revoke a device (patient)", lambda: contract.revokeDevice(device, {"from": patient}), None, 0),
     ]
     return [(name, step().gas_used, target, TX + slots * NEW_SLOT) for name, step, target, slots in steps]
 
@@ -62,6 +71,18 @@ def table(rows) -> str:
     return "\n".join(lines)
 
 
+def per_reading(rows) -> str:
+    """The gas per device reading: a window's readings share one record (the record's gas does not
+    depend on its size, which lives on IPFS)."""
+    window_gas = dict((name, gas) for name, gas, _, _ in rows)["add record (device, a vitals window)"]
+    readings = SENSORS * WINDOW_SECONDS // 60
+    return (f"Device vitals: {SENSORS} sensors reading once a minute, {WINDOW_SECONDS // 60}-minute windows: "
+            f"{readings} readings a record, {window_gas / readings:,.0f} gas a reading (target <= 5,000: "
+            f"{'met' if window_gas / readings <= 5_000 else 'not met'}).")
+
+
 def main():
-    print("\n" + table(measure()) + "\n")
+    rows = measure()
+    print("\n" + table(rows) + "\n")
+    print(per_reading(rows) + "\n")
     print("Access checks (canAccess, canWrite) are view calls: free, and read at most four slots.")

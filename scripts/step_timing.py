@@ -17,13 +17,13 @@ from contextlib import contextmanager
 # calls, outermost only, make it up.
 READ_STEPS = [
     ("index entry and access check (recordAccessOf), record number",
-     ["app.carechain.reading:ReadingFlows._readable_entry"]),
+     ["app.carechain.reading:ReadingFlows._readable_entries"]),
     ("fetch from IPFS", ["app.carechain.ipfs:IpfsStore._fetch"]),
     ("re-hash the fetched bytes", ["app.carechain.ipfs:IpfsStore._verify"]),
     ("decrypt (unwrap the key, open)", ["app.carechain.crypto:unwrap_key", "app.carechain.crypto:open_sealed"]),
     ("verify the signature", ["app.carechain.crypto:record_signer"]),
     ("author's role", ["app.carechain.reading:ReadingFlows._author_role"]),
-    ("log the read (mined)", ["app.carechain.reading:ReadingFlows._log_read"]),
+    ("log the read (mined)", ["app.carechain.reading:ReadingFlows._log_reads"]),
 ]
 ADD_STEPS = [
     ("patient's role", ["app.carechain.registry:RegistryFlows._require_role"]),

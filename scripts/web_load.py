@@ -17,7 +17,8 @@ from app.carechain import crypto
 from app.carechain.directory import ProviderDirectory, enrol, provider_entry
 from app.carechain.flows import CareChain
 from app.carechain.keystore import Keystore
-from app.carechain.records import Category, document, vital_sign
+from app.carechain.records import Category, document
+from app.carechain.vitals import vital_sign
 from scripts import localchain
 from scripts.benchmark import on_own_stack, percentile
 

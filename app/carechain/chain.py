@@ -46,6 +46,8 @@ EXPLANATIONS = {
     "RegistryProviderSuspended": "{0} is suspended",
     "RegistryProviderNotSuspended": "{0} is not suspended",
     "RegistryRenounceDisabled": "the administrator role cannot be given up",
+    "DevicesNotYourDevice": "{1} is not a device of yours",
+    "DevicesAlreadyRevoked": "this device was already revoked",
     "OwnableUnauthorizedAccount": "only the consortium administrator can do this",
     "AccessGrantsEmptyScope": "choose at least one category",
     "AccessGrantsExpiryNotInFuture": "the end of access must be in the future",

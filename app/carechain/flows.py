@@ -1,5 +1,6 @@
 """Every flow of the product as one call: `CareChain` combines the flows of registry.py, storage.py,
-reading.py, grants.py, rotation.py and audit.py over one connection to the chain and the IPFS node.
+reading.py, grants.py, rotation.py, audit.py and devices.py over one connection to the chain and the
+IPFS node.
 The web app is a thin layer over this class.
 """
 
@@ -7,6 +8,7 @@ import time
 
 from app.carechain.audit import AuditFlows
 from app.carechain.chain import Chain
+from app.carechain.devices import DeviceFlows, DeviceStates
 from app.carechain.grants import GrantFlows
 from app.carechain.index import EventIndex
 from app.carechain.ipfs import IpfsStore
@@ -19,16 +21,18 @@ from app.carechain.settings import Settings
 from app.carechain.storage import StorageFlows
 
 
-class CareChain(RegistryFlows, StorageFlows, ReadingFlows, GrantFlows, RotationFlows, AuditFlows):
+class CareChain(RegistryFlows, StorageFlows, ReadingFlows, GrantFlows, RotationFlows, AuditFlows, DeviceFlows):
     """Every flow of the product as one call on one object; each concern lives in its own module."""
 
     def __init__(self, chain: Chain, store: IpfsStore, index: EventIndex, journal: RotationJournal,
-                 quota: StorageQuota):
+                 quota: StorageQuota, device_states: DeviceStates, settings: Settings):
         self.chain = chain
         self.store = store
         self.index = index
         self.journal = journal
         self.quota = quota
+        self.device_states = device_states
+        self.settings = settings
         self.domain = {"name": "CareChain", "version": "1", "chainId": chain.chain_id,
                        "verifyingContract": chain.address}
         # Derived keys and nonces are bound to this deployment: the same record under another
@@ -46,7 +50,8 @@ class CareChain(RegistryFlows, StorageFlows, ReadingFlows, GrantFlows, RotationF
         chain.check_deployment(cached=True)
         return cls(chain, IpfsStore(settings.ipfs_api), EventIndex.open(settings.index_file, chain),
                    RotationJournal(settings.data / "rotations.json"),
-                   StorageQuota(settings.data / "storage-usage.json", settings.storage_quota))
+                   StorageQuota(settings.data / "storage-usage.json", settings.storage_quota),
+                   DeviceStates(settings.data / "devices"), settings)
 
     def close(self) -> None:
         self.store.close()

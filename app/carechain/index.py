@@ -22,7 +22,7 @@ from pathlib import Path
 from app.carechain.locks import named_lock
 
 CHUNK = 5_000  # blocks per eth_getLogs query
-INDEX_VERSION = "2"  # bump to rebuild every index when the schema or the rows' meaning changes
+INDEX_VERSION = "3"  # bump to rebuild every index when the schema or the rows' meaning changes
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
@@ -30,10 +30,10 @@ CREATE TABLE IF NOT EXISTS events (
     patient TEXT, actor TEXT, details TEXT NOT NULL, PRIMARY KEY (block, log_index));
 CREATE INDEX IF NOT EXISTS events_by_patient ON events (patient, name, block, log_index);
 CREATE TABLE IF NOT EXISTS participants (
-    address TEXT PRIMARY KEY, role TEXT NOT NULL, hospital TEXT, public_key BLOB NOT NULL,
+    address TEXT PRIMARY KEY, role TEXT NOT NULL, affiliation TEXT, public_key BLOB NOT NULL,
     block INTEGER NOT NULL, log_index INTEGER NOT NULL, registered_at INTEGER NOT NULL,
     suspended INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS participants_by_hospital ON participants (hospital);
+CREATE INDEX IF NOT EXISTS participants_by_affiliation ON participants (affiliation);
 CREATE TABLE IF NOT EXISTS grants (
     patient TEXT NOT NULL, grantee TEXT NOT NULL, categories INTEGER NOT NULL, can_write INTEGER NOT NULL,
     expires_at INTEGER NOT NULL, block INTEGER NOT NULL, log_index INTEGER NOT NULL,
@@ -48,8 +48,10 @@ CREATE INDEX IF NOT EXISTS bundles_by_digest ON bundles (bundle);
 CREATE TABLE IF NOT EXISTS records (
     patient TEXT NOT NULL, digest BLOB NOT NULL, number INTEGER NOT NULL, PRIMARY KEY (patient, digest));
 """
-REGISTRATIONS = {"PatientRegistered": ("patient", "patient"), "HospitalRegistered": ("hospital", "hospital"),
-                 "DoctorRegistered": ("doctor", "doctor")}
+# event -> (argument naming the account, role, argument naming its affiliation: a doctor's hospital,
+# a device's patient)
+REGISTRATIONS = {"PatientRegistered": ("patient", "patient", None), "HospitalRegistered": ("hospital", "hospital", None),
+                 "DoctorRegistered": ("doctor", "doctor", "hospital"), "DeviceAuthorized": ("device", "device", "patient")}
 
 
 class EventIndex:
@@ -142,19 +144,21 @@ class EventIndex:
         name, args = event["event"], dict(event["args"])
         position = (event["blockNumber"], event["logIndex"])
         patient = args.get("patient")
-        actor = args.get("reader") or args.get("author") or patient
+        actor = args.get("reader") or args.get("author") or args.get("doctor") or patient
         details = {key: (bytes(value).hex() if isinstance(value, bytes) else value)
                    for key, value in args.items() if key != "patient"}
         self._db.execute("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
                          (*position, time, name, patient, actor, json.dumps(details)))
         if name in REGISTRATIONS:
-            field, role = REGISTRATIONS[name]
+            field, role, affiliation = REGISTRATIONS[name]
             self._db.execute("INSERT OR REPLACE INTO participants VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
-                             (args[field], role, args["hospital"] if role == "doctor" else None, bytes(args["publicKey"]),
+                             (args[field], role, args[affiliation] if affiliation else None, bytes(args["publicKey"]),
                               *position, time))
         elif name in ("ProviderSuspended", "ProviderReinstated"):
             self._db.execute("UPDATE participants SET suspended = ? WHERE address = ?",
                              (name == "ProviderSuspended", args["provider"]))
+        elif name == "DeviceRevoked":
+            self._db.execute("UPDATE participants SET suspended = 1 WHERE address = ?", (args["device"],))
         elif name == "AccessGranted":  # a grant's position is when it was (last) given: the grants page's order
             self._db.execute("INSERT OR REPLACE INTO grants VALUES (?, ?, ?, ?, ?, ?, ?)",
                              (patient, args["grantee"], args["categories"], args["canWrite"], args["expiresAt"],
@@ -188,7 +192,7 @@ class EventIndex:
         `roles`), in registration order: all, or `limit` of them after the first `offset`."""
         return [(address, role, hospital, bool(suspended), registered_at)
                 for address, role, hospital, suspended, registered_at in self._query(
-                    "SELECT address, role, hospital, suspended, registered_at FROM participants "
+                    "SELECT address, role, affiliation, suspended, registered_at FROM participants "
                     f"WHERE role IN ({_marks(roles)}) ORDER BY block, log_index LIMIT ? OFFSET ?",
                     *roles, _rows(limit), offset)]
 
@@ -196,7 +200,23 @@ class EventIndex:
         return self._query("SELECT COUNT(*) FROM participants WHERE role IN ('hospital', 'doctor')")[0][0]
 
     def doctors_of(self, hospital: str) -> list[str]:
-        return self._column("SELECT address FROM participants WHERE hospital = ? ORDER BY block, log_index", hospital)
+        return self._column("SELECT address FROM participants WHERE role = 'doctor' AND affiliation = ? "
+                            "ORDER BY block, log_index", hospital)
+
+    def devices_of(self, patient: str) -> list[tuple[str, bool, int]]:
+        """(address, revoked, paired_at) of the patient's devices, in pairing order."""
+        return [(address, bool(revoked), paired_at) for address, revoked, paired_at in self._query(
+            "SELECT address, suspended, registered_at FROM participants WHERE role = 'device' AND affiliation = ? "
+            "ORDER BY block, log_index", patient)]
+
+    def acknowledgements(self, patient: str) -> dict[bytes, list[tuple[str, int]]]:
+        """digest -> (doctor, time) of each acknowledgement of the patient's alerts, oldest first."""
+        found: dict[bytes, list[tuple[str, int]]] = {}
+        for actor, second, details in self._query(
+                "SELECT actor, time, details FROM events WHERE patient = ? AND name = 'AlertAcknowledged' "
+                "ORDER BY block, log_index", patient):
+            found.setdefault(bytes.fromhex(json.loads(details)["digest"]), []).append((actor, second))
+        return found
 
     def roles(self, addresses) -> dict[str, str]:
         """Roles of the registered accounts among `addresses`."""

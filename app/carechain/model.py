@@ -8,7 +8,7 @@ from app.carechain.errors import InvalidInput
 from app.carechain.ipfs import cid_of
 from app.carechain.records import Category, Record
 
-ROLES = {0: "none", 1: "patient", 2: "hospital", 3: "doctor"}
+ROLES = {0: "none", 1: "patient", 2: "hospital", 3: "doctor", 4: "device"}
 NO_DIGEST = bytes(32)
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -20,7 +20,19 @@ class Participant:
     suspended: bool
     registered_at: int
     record_count: int
-    hospital: str | None
+    hospital: str | None  # a doctor's hospital
+    patient: str | None = None  # a device's patient (a revoked device is `suspended`)
+
+    @classmethod
+    def of(cls, address: str, stored: tuple) -> "Participant | None":
+        """From the contract's Participant (role, suspended, registeredAt, recordCount,
+        affiliation); None for an unregistered account."""
+        role, suspended, registered_at, record_count, affiliation = stored
+        if role == 0:
+            return None
+        role = ROLES[role]
+        return cls(address, role, suspended, registered_at, record_count,
+                   affiliation if role == "doctor" else None, affiliation if role == "device" else None)
 
     @property
     def grantees(self) -> list[str]:

@@ -27,8 +27,21 @@ class ReadingFlows:
     def read_record(self, reader: LocalAccount, patient: str, digest: bytes, log: bool = True) -> OpenedRecord:
         """Checks access on chain, fetches, verifies and decrypts a record; a provider's read is
         then logged on chain for the patient's audit trail."""
+        return self.read_records(reader, patient, [digest], log)[0]
+
+    def read_records(self, reader: LocalAccount, patient: str, digests: list[bytes],
+                     log: bool = True) -> list[OpenedRecord]:
+        """`read_record` for several records of one patient (a chart, a list of alerts): one batch
+        of access checks, and one transaction logging every read, before anything is shown."""
         patient = checksum(patient)
-        entry = self._readable_entry(patient, digest, reader.address)
+        opened = [self._open(reader, patient, entry) for entry in self._readable_entries(patient, digests,
+                                                                                          reader.address)]
+        if log and reader.address != patient and opened:
+            self._log_reads(reader, patient, [record.entry.digest for record in opened])
+        return opened
+
+    def _open(self, reader: LocalAccount, patient: str, entry: RecordEntry) -> OpenedRecord:
+        """Fetches, verifies and decrypts the record of `entry`."""
         header, ciphertext = envelope.decode(self.store.get(entry.digest))
         self._check_header(patient, entry, header)
         key = self._record_key(reader, patient, entry.digest, header)
@@ -45,27 +58,32 @@ class ReadingFlows:
             raise IntegrityError(f"the decrypted record is not valid: {error}") from None
         if record.category != header.category:
             raise IntegrityError("the record's content does not belong to its category")
-        if log and reader.address != patient:
-            self._log_read(reader, patient, entry.digest)
         return OpenedRecord(entry, record, header.author, author_role)
 
-    def _readable_entry(self, patient: str, digest: bytes, reader: str) -> RecordEntry:
-        """The record's index entry, once the chain has said that `reader` may read it now: one
-        call for the entry and the access check."""
-        stored, readable_until = self.chain.call("recordAccessOf", patient, digest, reader)
-        if stored[0] == ZERO_ADDRESS:
-            raise InvalidInput("this patient has no such record")
-        # The chain allowing it means its latest block is before the expiry, so the wall clock
-        # alone decides whether the second has passed meanwhile.
-        if readable_until <= time.time():
-            raise AccessDenied(self.access_problem(patient, reader, Category(stored[1]))
-                               or "your access to this record ended while it was being opened")
-        return RecordEntry.of(patient, digest, self.record_numbers(patient, [digest]).get(bytes(digest), 0), stored)
+    def _readable_entries(self, patient: str, digests: list[bytes], reader: str) -> list[RecordEntry]:
+        """The records' index entries, once the chain has said that `reader` may read each now: one
+        batch of calls for the entries and the access checks."""
+        answers = self.chain.call_many([("recordAccessOf", (patient, digest, reader)) for digest in digests])
+        numbers = self.record_numbers(patient, digests)
+        entries = []
+        for digest, (stored, readable_until) in zip(digests, answers):
+            if stored[0] == ZERO_ADDRESS:
+                raise InvalidInput("this patient has no such record")
+            # The chain allowing it means its latest block is before the expiry, so the wall clock
+            # alone decides whether the second has passed meanwhile.
+            if readable_until <= time.time():
+                raise AccessDenied(self.access_problem(patient, reader, Category(stored[1]))
+                                   or "your access to this record ended while it was being opened")
+            entries.append(RecordEntry.of(patient, digest, numbers.get(bytes(digest), 0), stored))
+        return entries
 
-    def _log_read(self, reader: LocalAccount, patient: str, digest: bytes) -> None:
-        """Logs the read on chain before the record is shown: no read without its trail."""
+    def _log_reads(self, reader: LocalAccount, patient: str, digests: list[bytes]) -> None:
+        """Logs the reads on chain before the records are shown: no read without its trail."""
         try:
-            self.chain.transact(reader, "logRead", patient, digest)
+            if len(digests) == 1:
+                self.chain.transact(reader, "logRead", patient, digests[0])
+            else:
+                self.chain.transact(reader, "logReads", patient, digests)
         except TransactionFailed as error:
             if error.error_name == "RecordIndexUnauthorizedReader":
                 raise AccessDenied("your access ended while the record was being opened, so it was not shown") from None
@@ -75,8 +93,11 @@ class ReadingFlows:
         """A role never changes, so the event index answers for those it knows."""
         if author == patient:
             return "patient"
-        if self.role_of(author) != "doctor":
-            raise IntegrityError(f"the record's author {author} is not a registered doctor")
+        role = self.role_of(author)
+        if role == "device" and self.participant(author).patient == patient:
+            return "device"
+        if role != "doctor":
+            raise IntegrityError(f"the record's author {author} is neither a registered doctor nor a device of the patient")
         return "doctor"
 
     def _record_key(self, reader: LocalAccount, patient: str, digest: bytes, header: envelope.Header) -> bytes:
@@ -151,6 +172,8 @@ class ReadingFlows:
         The chain decides; the wall clock also ends a grant whose second has passed, since an idle
         chain's clock stands still."""
         participant = self.participant(account)
+        if participant is not None and participant.role == "device":
+            return self._device_problem(patient, participant, category, write)
         if participant is None or participant.role not in ("doctor", "hospital"):
             return "only registered doctors and hospitals can be granted access"
         allowed, *grants = self.chain.call_many(
@@ -163,6 +186,18 @@ class ReadingFlows:
                            for expires_at, mask, can_write in grants):
             return None
         return self._refusal(patient, participant, category, write)
+
+    @staticmethod
+    def _device_problem(patient: str, device: Participant, category: Category, write: bool) -> str | None:
+        """Why a device may not do this (the contract decides the same): devices add their own
+        patient's vitals, read nothing, and stop for good when revoked."""
+        if device.patient != patient:
+            return "this device belongs to another patient"
+        if device.suspended:
+            return "this device was revoked by its patient"
+        if not write or category != Category.VITALS:
+            return "a device may only add vitals records"
+        return None
 
     def _require_access(self, patient: str, account: str, category: Category, write: bool = False) -> None:
         problem = self.access_problem(patient, account, category, write)

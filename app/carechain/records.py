@@ -312,13 +312,6 @@ def patient_reference(patient: str) -> dict:
     return {"reference": f"Patient/{patient}"}
 
 
-def vital_sign(patient: str, kind: str, value, measured_at: int | None = None) -> Record:
-    """A vital sign typed in by hand (the web form): vitals.vital_sign, kept here for its callers and
-    imported when called, as vitals builds on this module."""
-    from app.carechain.vitals import vital_sign
-    return vital_sign(patient, kind, value, measured_at)
-
-
 def document(patient: str, title: str, data: bytes, content_type: str, created_at: int | None = None,
              category: Category = Category.DOCUMENTS) -> Record:
     """A DocumentReference record carrying a file (PDF, PNG, JPEG or plain text), filed under

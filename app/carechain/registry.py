@@ -7,7 +7,7 @@ from eth_account.signers.local import LocalAccount
 
 from app.carechain import crypto
 from app.carechain.errors import InvalidInput, UnknownAccount
-from app.carechain.model import ROLES, ZERO_ADDRESS, Participant, checksum
+from app.carechain.model import Participant, checksum
 
 
 class RegistryFlows:
@@ -36,11 +36,7 @@ class RegistryFlows:
 
     def participant(self, address: str) -> Participant | None:
         address = checksum(address)
-        role, suspended, registered_at, record_count, hospital = self.chain.call("participantOf", address)
-        if role == 0:
-            return None
-        return Participant(address, ROLES[role], suspended, registered_at, record_count,
-                           hospital if hospital != ZERO_ADDRESS else None)
+        return Participant.of(address, self.chain.call("participantOf", address))
 
     def role_of(self, address: str) -> str:
         """An account's role ("none" if unregistered). A role never changes once registered, so the
@@ -78,9 +74,7 @@ class RegistryFlows:
     def participants(self, addresses: list[str]) -> list[Participant]:
         """Several participants from one batch request (all of them registered)."""
         found = self.chain.call_many([("participantOf", (address,)) for address in addresses])
-        return [Participant(address, ROLES[role], suspended, registered_at, record_count,
-                            hospital if hospital != ZERO_ADDRESS else None)
-                for address, (role, suspended, registered_at, record_count, hospital) in zip(addresses, found)]
+        return [Participant.of(address, stored) for address, stored in zip(addresses, found)]
 
     def doctors_of(self, hospital: str) -> list[str]:
         return self.indexed().doctors_of(checksum(hospital))

@@ -10,6 +10,7 @@ is how the same code runs against a consortium chain and a kubo node or IPFS Clu
     CARECHAIN_KEYSTORES     folder of the encrypted keystores
     CARECHAIN_DIRECTORY     JSON file of the providers' names (public, off chain)
     CARECHAIN_STORAGE_QUOTA_MB  storage per patient on the IPFS node (default 1024)
+    CARECHAIN_VITALS_WINDOW_MINUTES  how many minutes of device readings one record holds (default 15)
 
 The server's own small state files (the rotation journal, storage usage) live beside the keystores
 folder, in `data`.
@@ -25,6 +26,7 @@ from app.carechain.quota import DEFAULT_QUOTA
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL_CHAIN_CONFIG = ROOT / "ganache.json"  # the local chain's settings, in Ganache's option names
 LOCAL_IPFS_API_PORT = 5002  # the local IPFS node's /api/v0 (scripts/localipfs.py starts it)
+VITALS_WINDOW_SECONDS = 15 * 60  # device readings of one window share one record (one transaction)
 
 
 def rpc_url(chain_config: dict) -> str:
@@ -46,6 +48,7 @@ class Settings:
     directory: Path
     storage_quota: int = DEFAULT_QUOTA  # bytes per patient
     index: str = ""  # the event index's SQLite file (a path or sqlite:///path); default data/index.sqlite
+    vitals_window: int = VITALS_WINDOW_SECONDS
 
     @property
     def data(self) -> Path:
@@ -67,6 +70,7 @@ class Settings:
             directory=Path(environ.get("CARECHAIN_DIRECTORY", ROOT / "data" / "providers.json")),
             storage_quota=int(environ.get("CARECHAIN_STORAGE_QUOTA_MB", DEFAULT_QUOTA >> 20)) << 20,
             index=environ.get("CARECHAIN_INDEX", ""),
+            vitals_window=int(environ.get("CARECHAIN_VITALS_WINDOW_MINUTES", VITALS_WINDOW_SECONDS // 60)) * 60,
         )
 
     def to_environment(self) -> dict[str, str]:
@@ -79,4 +83,5 @@ class Settings:
             "CARECHAIN_DIRECTORY": str(self.directory),
             "CARECHAIN_STORAGE_QUOTA_MB": str(self.storage_quota >> 20),
             "CARECHAIN_INDEX": self.index,
+            "CARECHAIN_VITALS_WINDOW_MINUTES": str(self.vitals_window // 60),
         }

@@ -12,7 +12,7 @@ def test_admin_registers_hospital(carechain, people):
     tx = carechain.registerHospital(people.hospital, public_key(people.hospital), {"from": people.admin})
 
     participant = carechain.participantOf(people.hospital)
-    assert (participant["role"], participant["suspended"], participant["hospital"]) == (HOSPITAL, False, ZERO)
+    assert (participant["role"], participant["suspended"], participant["affiliation"]) == (HOSPITAL, False, ZERO)
     assert participant["registeredAt"] == tx.timestamp
     assert tx.events["HospitalRegistered"] == {
         "hospital": people.hospital,
@@ -26,7 +26,7 @@ def test_admin_registers_doctor_of_hospital(carechain, people):
     tx = carechain.registerDoctor(people.doctor, people.hospital, public_key(people.doctor), {"from": people.admin})
 
     participant = carechain.participantOf(people.doctor)
-    assert (participant["role"], participant["hospital"]) == (DOCTOR, people.hospital)
+    assert (participant["role"], participant["affiliation"]) == (DOCTOR, people.hospital)
     assert tx.events["DoctorRegistered"] == {
         "doctor": people.doctor,
         "hospital": people.hospital,
@@ -75,6 +75,6 @@ def test_doctor_cannot_join_a_suspended_hospital(registered, people):
 
 def test_unknown_account_is_no_provider(registered, people):
     unknown = registered.participantOf(people.stranger)
-    assert (unknown["role"], unknown["suspended"], unknown["registeredAt"], unknown["hospital"]) == (0, False, 0, ZERO)
+    assert (unknown["role"], unknown["suspended"], unknown["registeredAt"], unknown["affiliation"]) == (0, False, 0, ZERO)
     assert not registered.isActiveProvider(people.stranger)
     assert not registered.isActiveProvider(people.patient)

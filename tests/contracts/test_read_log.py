@@ -133,3 +133,15 @@ def test_read_log_changes_no_state(registered, people):
     after = (registered.recordCount(people.patient), registered.recordOf(people.patient, digest("bp")),
              registered.grantOf(people.patient, people.doctor))
     assert after == before
+
+
+def test_several_reads_are_logged_at_once_or_not_at_all(registered, people):
+    for label in ("a", "b"):
+        registered.addRecord(people.patient, digest(label), VITALS, {"from": people.patient})
+    registered.addRecord(people.patient, digest("labs"), LABS, {"from": people.patient})
+    grant(registered, people.patient, people.doctor, mask(VITALS))
+    tx = registered.logReads(people.patient, [digest("a"), digest("b")], {"from": people.doctor})
+    assert [dict(event) for event in tx.events["RecordRead"]] == [
+        {"patient": people.patient, "reader": people.doctor, "digest": "0x" + digest(label).hex()} for label in "ab"]
+    with brownie.reverts(typed_error("RecordIndexUnauthorizedReader", people.patient, people.doctor, digest("labs"))):
+        registered.logReads(people.patient, [digest("a"), digest("labs")], {"from": people.doctor})

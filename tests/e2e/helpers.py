@@ -3,7 +3,7 @@
 import re
 
 from app.accounts import keyring
-from app.carechain.records import vital_sign
+from app.carechain.vitals import vital_sign
 
 DAY = 86400
 CSRF = re.compile(r'name="(?:[\w-]*-)?csrf_token" type="hidden" value="([^"]+)"')

@@ -1,7 +1,8 @@
 """A patient adds records; a doctor with write access adds signed records; both read them back
 verified, and a provider's read is logged on chain."""
 
-from app.carechain.records import Category, document, vital_sign
+from app.carechain.records import Category, document
+from app.carechain.vitals import vital_sign
 from tests.e2e.helpers import days_from_now, pulse
 
 

@@ -4,7 +4,8 @@ files are refused with a message naming the problem."""
 import pytest
 
 from app.carechain.errors import InvalidInput
-from app.carechain.records import Category, Record, document, vital_sign
+from app.carechain.records import Category, Record, document
+from app.carechain.vitals import vital_sign
 
 PATIENT = "0x0C2dA0Af9e5eBaD6d7b6801904E8f45E095D7f9B"
 

@@ -296,7 +296,7 @@ def test_a_full_window_of_ten_signals_and_ecg_strips_fits_in_a_record():
 
 
 def test_vital_signs_typed_in_by_hand_use_the_same_vocabulary():
-    record = records.vital_sign(PATIENT, "glucose", "105", measured_at=NOW)
+    record = vitals.vital_sign(PATIENT, "glucose", "105", measured_at=NOW)
     assert record.title == "Glucose: 105 mg/dL" and codes(record.resource["code"]) == ["2339-0"]
     assert vitals.vital_sign(PATIENT, "glucose", "105", measured_at=NOW) == record
     with pytest.raises(InvalidInput, match="Heart rate must be a number"):
