@@ -1,16 +1,18 @@
 """Every flow of the product as one call: `CareChain` combines the flows of registry.py, storage.py,
-reading.py, grants.py, rotation.py, audit.py and devices.py over one connection to the chain and the
-IPFS node.
+reading.py, grants.py, rotation.py, audit.py, devices.py, ingest.py and alerts.py over one connection
+to the chain and the IPFS node.
 The web app is a thin layer over this class.
 """
 
 import time
 
+from app.carechain.alerts import AlertFlows, AlertRegister
 from app.carechain.audit import AuditFlows
 from app.carechain.chain import Chain
 from app.carechain.devices import DeviceFlows, DeviceStates
 from app.carechain.grants import GrantFlows
 from app.carechain.index import EventIndex
+from app.carechain.ingest import IngestFlows
 from app.carechain.ipfs import IpfsStore
 from app.carechain.model import RecordEntry
 from app.carechain.quota import StorageQuota
@@ -21,17 +23,19 @@ from app.carechain.settings import Settings
 from app.carechain.storage import StorageFlows
 
 
-class CareChain(RegistryFlows, StorageFlows, ReadingFlows, GrantFlows, RotationFlows, AuditFlows, DeviceFlows):
+class CareChain(RegistryFlows, StorageFlows, ReadingFlows, GrantFlows, RotationFlows, AuditFlows, DeviceFlows,
+                IngestFlows, AlertFlows):
     """Every flow of the product as one call on one object; each concern lives in its own module."""
 
     def __init__(self, chain: Chain, store: IpfsStore, index: EventIndex, journal: RotationJournal,
-                 quota: StorageQuota, device_states: DeviceStates, settings: Settings):
+                 quota: StorageQuota, device_states: DeviceStates, alert_register: AlertRegister, settings: Settings):
         self.chain = chain
         self.store = store
         self.index = index
         self.journal = journal
         self.quota = quota
         self.device_states = device_states
+        self.alert_register = alert_register
         self.settings = settings
         self.domain = {"name": "CareChain", "version": "1", "chainId": chain.chain_id,
                        "verifyingContract": chain.address}
@@ -51,7 +55,8 @@ class CareChain(RegistryFlows, StorageFlows, ReadingFlows, GrantFlows, RotationF
         return cls(chain, IpfsStore(settings.ipfs_api), EventIndex.open(settings.index_file, chain),
                    RotationJournal(settings.data / "rotations.json"),
                    StorageQuota(settings.data / "storage-usage.json", settings.storage_quota),
-                   DeviceStates(settings.data / "devices"), settings)
+                   DeviceStates(settings.data / "devices"), AlertRegister.open(settings.data / "alerts.sqlite"),
+                   settings)
 
     def close(self) -> None:
         self.store.close()

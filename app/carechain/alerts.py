@@ -1,0 +1,144 @@
+"""Early-warning alerts: which records are alerts, who sees them, who acknowledged them.
+
+An alert is an encrypted record like any other (a FHIR RiskAssessment a device adds in the vitals
+category, so exactly those who may read the patient's vitals get its key). The chain cannot tell an
+alert from a window of readings, so the server keeps a register of which records are alerts: the
+patient's address, the record's digest and the second it was raised; nothing about the patient's
+condition. Acknowledgements are on chain (`acknowledgeAlert`), in the patient's audit trail.
+"""
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+
+from app.carechain import early_warning
+from app.carechain.errors import AccessDenied, IntegrityError, InvalidInput
+from app.carechain.model import RecordEntry, checksum
+from app.carechain.records import Category, Record
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    patient TEXT NOT NULL, digest BLOB NOT NULL, raised_at INTEGER NOT NULL, PRIMARY KEY (patient, digest));
+CREATE INDEX IF NOT EXISTS alerts_by_time ON alerts (patient, raised_at);
+"""
+
+
+class AlertRegister:
+    """The register's SQLite file; one connection per process and file, shared by threads."""
+
+    _open: dict[Path, "AlertRegister"] = {}
+    _opening = threading.Lock()
+
+    @classmethod
+    def open(cls, path: Path) -> "AlertRegister":
+        path = Path(path).resolve()
+        with cls._opening:
+            if path not in cls._open:
+                cls._open[path] = cls(path)
+            return cls._open[path]
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+
+    def add(self, patient: str, digest: bytes, raised_at: int) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO alerts VALUES (?, ?, ?)", (patient, bytes(digest), raised_at))
+
+    def of(self, patients: list[str], limit: int = 100) -> list[tuple[str, bytes, int]]:
+        """(patient, digest, raised_at) of the newest `limit` alerts of `patients`, newest first."""
+        marks = ",".join("?" * len(patients)) or "NULL"
+        with self._lock:
+            return self._db.execute(f"SELECT patient, digest, raised_at FROM alerts WHERE patient IN ({marks}) "
+                                    "ORDER BY raised_at DESC LIMIT ?", (*patients, limit)).fetchall()
+
+
+@dataclass(frozen=True)
+class Alert:
+    patient: str
+    entry: RecordEntry
+    raised_at: int
+    summary: str  # e.g. "NEWS2 7: emergency response"
+    level: str  # urgent or emergency
+    reasons: tuple[str, ...]
+    response: str  # what to do, as NEWS2 says
+    acknowledgements: tuple[tuple[str, int], ...]  # (doctor, second), oldest first
+
+    @property
+    def acknowledged(self) -> bool:
+        return bool(self.acknowledgements)
+
+
+class AlertFlows:
+    """Flows of `CareChain` (see flows.py), which provides chain, index and the alert register."""
+
+    def raise_alert(self, device: LocalAccount, patient: str, score: early_warning.Score, at: int) -> RecordEntry:
+        """Adds the alert of `score` as the device's record and registers it."""
+        record = Record.from_fhir(early_warning.risk_assessment(patient, score, at), created_at=at)
+        entry = self.add_record(device, patient, record)
+        self.alert_register.add(patient, entry.digest, at)
+        return entry
+
+    def alert_patients(self, account: str) -> list[str]:
+        """Whose alerts `account` sees: a patient its own; a doctor or hospital those of the patients
+        whose live grant to it (or its hospital) covers vitals, unless it is suspended."""
+        participant = self.participant(account)
+        if participant is None:
+            return []
+        if participant.role == "patient":
+            return [participant.address]
+        if participant.role not in ("doctor", "hospital") or participant.suspended or (
+                participant.hospital and self.participant(participant.hospital).suspended):
+            return []
+        now = self.now()
+        return list(dict.fromkeys(access.patient for access in self.patients_of(participant.address)
+                                  if access.grant.active(now) and Category.VITALS in access.grant.categories))
+
+    def unacknowledged_alerts(self, account: str) -> int:
+        """How many alerts `account` sees that no doctor has acknowledged yet (for the menu)."""
+        patients = self.alert_patients(account)
+        if not patients:
+            return 0
+        index = self.indexed()
+        acknowledged = {patient: index.acknowledgements(patient) for patient in patients}
+        return sum(bytes(digest) not in acknowledged[patient] for patient, digest, _ in self.alert_register.of(patients))
+
+    def alerts(self, reader: LocalAccount, limit: int = 50) -> list[Alert]:
+        """The newest alerts `reader` sees, opened (a provider's reads logged on chain, one
+        transaction per patient); alerts whose record cannot be opened are left out."""
+        registered = self.alert_register.of(self.alert_patients(reader.address), limit)
+        found = []
+        for patient in dict.fromkeys(patient for patient, _, _ in registered):
+            digests = [bytes(digest) for p, digest, _ in registered if p == patient]
+            raised = {bytes(digest): at for p, digest, at in registered if p == patient}
+            try:
+                opened = self.read_records(reader, patient, digests)
+            except (AccessDenied, IntegrityError, InvalidInput):
+                continue
+            acknowledgements = self.indexed().acknowledgements(patient)
+            found += [_alert(record, raised[record.entry.digest], acknowledgements.get(record.entry.digest, []))
+                      for record in opened if record.record.resource_type == "RiskAssessment"]
+        return sorted(found, key=lambda alert: alert.raised_at, reverse=True)
+
+    def acknowledge_alert(self, doctor: LocalAccount, patient: str, digest: bytes) -> None:
+        patient = checksum(patient)
+        if not any(bytes(d) == bytes(digest) for _, d, _ in self.alert_register.of([patient], limit=1_000_000)):
+            raise InvalidInput("there is no such alert")
+        self.chain.transact(doctor, "acknowledgeAlert", patient, bytes(digest))
+
+
+def _alert(opened, raised_at: int, acknowledgements) -> Alert:
+    resource = opened.record.resource
+    prediction = resource.get("prediction", [{}])[0]
+    risk = [coding.get("code") for coding in prediction.get("qualitativeRisk", {}).get("coding", [])]
+    level = "emergency" if "high" in risk else "urgent"
+    summary = prediction.get("rationale") or opened.record.title
+    notes = tuple(note["text"] for note in resource.get("note", []))
+    return Alert(opened.entry.patient, opened.entry, raised_at, summary, level, notes, resource.get("mitigation", ""),
+                 tuple(acknowledgements))
