@@ -46,10 +46,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     views.init_app(app)
 
-    from app import admin, auth, doctor, patient
+    from app import admin, alerts, auth, devices, doctor, ingest, patient, vitals
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(patient.bp)
+    app.register_blueprint(devices.bp)
+    app.register_blueprint(ingest.bp)
+    app.register_blueprint(vitals.bp)
+    app.register_blueprint(alerts.bp)
     app.register_blueprint(doctor.bp)
     app.register_blueprint(admin.bp)
 

@@ -327,7 +327,13 @@ def _describe(event, numbers: dict) -> str:
     if event.kind == "record replaced":
         return (f"record #{numbers.get(details['oldDigest'], '?')} was re-encrypted as "
                 f"#{numbers.get(details['newDigest'], '?')}")
+    if event.kind == "device paired":
+        return f"a device was paired ({short_address(details['device'])}); it may add your vitals"
+    if event.kind == "device revoked":
+        return f"the device {short_address(details['device'])} was revoked"
     record = f"record #{numbers.get(details['digest'], '?')}"
+    if event.kind == "alert acknowledged":
+        return f"the alert in {record} was acknowledged by {display_name(event.actor)}"
     if event.kind == "record disputed":
         return f"{record} was marked as disputed"
     if event.kind == "dispute withdrawn":

@@ -6,6 +6,9 @@ from datetime import datetime, timezone
 from flask import Flask, g
 
 from app.accounts import display_name
+from app.backend import get_carechain
+from app.carechain.early_warning import INTERPRETATIONS
+from app.carechain.errors import CareChainError
 
 
 def when(second: int | None) -> str:
@@ -74,4 +77,16 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def navigation():
-        return {"user_role": g.get("role"), "user_address": g.user.account.address if g.get("user") else None}
+        return {"user_role": g.get("role"), "user_address": g.user.account.address if g.get("user") else None,
+                "alerts_waiting": alerts_waiting, "interpretations": INTERPRETATIONS}
+
+
+def alerts_waiting() -> int | None:
+    """Unacknowledged alerts the logged-in patient, doctor or hospital sees (the menu's count);
+    None where none apply, or while the chain cannot be asked (an error page must still render)."""
+    if g.get("role") not in ("patient", "doctor", "hospital"):
+        return None
+    try:
+        return get_carechain().unacknowledged_alerts(g.user.account.address)
+    except CareChainError:
+        return None

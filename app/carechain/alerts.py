@@ -1,7 +1,8 @@
 """Early-warning alerts: which records are alerts, who sees them, who acknowledged them.
 
-An alert is an encrypted record like any other (a FHIR RiskAssessment a device adds in the vitals
-category, so exactly those who may read the patient's vitals get its key). The chain cannot tell an
+An alert is an encrypted record like any other: a FHIR Bundle of the readings scored and the
+RiskAssessment, which a device adds in the vitals category, so exactly those who may read the
+patient's vitals get its key. The chain cannot tell an
 alert from a window of readings, so the server keeps a register of which records are alerts: the
 patient's address, the record's digest and the second it was raised; nothing about the patient's
 condition. Acknowledgements are on chain (`acknowledgeAlert`), in the patient's audit trail.
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
-from app.carechain import early_warning
+from app.carechain import early_warning, vitals
 from app.carechain.errors import AccessDenied, IntegrityError, InvalidInput
 from app.carechain.model import RecordEntry, checksum
 from app.carechain.records import Category, Record
@@ -78,9 +79,16 @@ class Alert:
 class AlertFlows:
     """Flows of `CareChain` (see flows.py), which provides chain, index and the alert register."""
 
-    def raise_alert(self, device: LocalAccount, patient: str, score: early_warning.Score, at: int) -> RecordEntry:
-        """Adds the alert of `score` as the device's record and registers it."""
-        record = Record.from_fhir(early_warning.risk_assessment(patient, score, at), created_at=at)
+    def raise_alert(self, device: LocalAccount, patient: str, score: early_warning.Score, readings: list,
+                    at: int) -> RecordEntry:
+        """Adds the alert of `score` as the device's record, with the readings it scored (so that
+        they are charted at once, not only when their window is recorded), and registers it."""
+        observations = vitals.observations_of(patient, device.address, readings)
+        risk = early_warning.risk_assessment(patient, score, at, [vitals.full_url(o) for o in observations])
+        first = min((reading.measured_at for reading in readings), default=at)
+        last = max((reading.measured_at for reading in readings), default=at)
+        bundle = vitals.window_bundle(patient, observations, min(first, at), max(last, at), alert=risk)
+        record = Record.from_fhir(bundle, created_at=at)
         entry = self.add_record(device, patient, record)
         self.alert_register.add(patient, entry.digest, at)
         return entry
@@ -122,8 +130,8 @@ class AlertFlows:
             except (AccessDenied, IntegrityError, InvalidInput):
                 continue
             acknowledgements = self.indexed().acknowledgements(patient)
-            found += [_alert(record, raised[record.entry.digest], acknowledgements.get(record.entry.digest, []))
-                      for record in opened if record.record.resource_type == "RiskAssessment"]
+            found += [_alert(record, risk, raised[record.entry.digest], acknowledgements.get(record.entry.digest, []))
+                      for record in opened if (risk := _risk_assessment(record.record.resource))]
         return sorted(found, key=lambda alert: alert.raised_at, reverse=True)
 
     def acknowledge_alert(self, doctor: LocalAccount, patient: str, digest: bytes) -> None:
@@ -133,8 +141,16 @@ class AlertFlows:
         self.chain.transact(doctor, "acknowledgeAlert", patient, bytes(digest))
 
 
-def _alert(opened, raised_at: int, acknowledgements) -> Alert:
-    resource = opened.record.resource
+def _risk_assessment(resource: dict) -> dict | None:
+    """The RiskAssessment of an alert record (a Bundle of the readings scored and the assessment)."""
+    if resource.get("resourceType") == "RiskAssessment":
+        return resource
+    found = [entry["resource"] for entry in resource.get("entry", [])
+             if entry.get("resource", {}).get("resourceType") == "RiskAssessment"]
+    return found[0] if found else None
+
+
+def _alert(opened, resource: dict, raised_at: int, acknowledgements) -> Alert:
     prediction = resource.get("prediction", [{}])[0]
     risk = [coding.get("code") for coding in prediction.get("qualitativeRisk", {}).get("coding", [])]
     level = "emergency" if "high" in risk else "urgent"

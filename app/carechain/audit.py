@@ -1,5 +1,5 @@
-"""The patient's audit trail: grants, records, disputes and reads from the contract's events, paged
-back through the whole history and filtered by kind.
+"""The patient's audit trail: grants, records, disputes, reads, devices and acknowledged alerts from
+the contract's events, paged back through the whole history and filtered by kind.
 """
 
 from collections.abc import Iterable
@@ -12,13 +12,15 @@ from app.carechain.records import categories_in
 AUDIT_KINDS = {  # event name -> kind of audit event
     "AccessGranted": "granted", "AccessRenewed": "renewed", "AccessNarrowed": "narrowed", "AccessRevoked": "revoked",
     "RecordAdded": "record added", "RecordSuperseded": "record replaced", "RecordDisputed": "record disputed",
-    "RecordRead": "read",
+    "RecordRead": "read", "DeviceAuthorized": "device paired", "DeviceRevoked": "device revoked",
+    "AlertAcknowledged": "alert acknowledged",
 }
 DISPUTE_WITHDRAWN = "dispute withdrawn"  # the kind of a RecordDisputed event with `disputed` false
 AUDIT_FILTERS = {  # what the audit trail can be narrowed to: kinds of events
     "grants": ("AccessGranted", "AccessRenewed", "AccessNarrowed", "AccessRevoked"),
     "records": ("RecordAdded", "RecordSuperseded", "RecordDisputed"),
     "reads": ("RecordRead",),
+    "devices": ("DeviceAuthorized", "DeviceRevoked", "AlertAcknowledged"),
 }
 
 
@@ -46,7 +48,7 @@ class AuditFlows:
         """Grants, renewals, narrowings, revocations, records, disputes and reads of the patient,
         oldest first: all of them, or the newest `limit`, from the event index, so a page costs the
         same however long the history. `kinds` keeps only some of AUDIT_FILTERS ("grants",
-        "records", "reads"), so a flood of one kind hides no other. `before` (an event's
+        "records", "reads", "devices"), so a flood of one kind hides no other. `before` (an event's
         `position`) keeps only older events: the page before `page` is
         `audit_trail(..., before=page[0].position)`."""
         patient = checksum(patient)

@@ -126,7 +126,7 @@ class IngestFlows:
     def _add_window(self, device, patient: str, readings: list, start: int, end: int) -> list[RecordEntry]:
         """The window's readings as one record, or as several if one would be too large (a device
         sending long ECG strips often). Deterministic, so a batch tried again adds nothing twice."""
-        bundle = vitals.window_bundle(patient, _observations(patient, device.address, readings), start, end)
+        bundle = vitals.window_bundle(patient, vitals.observations_of(patient, device.address, readings), start, end)
         try:
             record = Record.from_fhir(bundle, created_at=end)
         except InvalidInput:
@@ -150,7 +150,8 @@ class IngestFlows:
             return None
         if last_alert and score.level <= last_alert[0] and now - last_alert[1] < ALERT_REPEAT:
             return last_alert
-        result.alert = self.raise_alert(device, patient, score, now)
+        scored = [reading for reading in readings if reading.measured_at >= now - self.settings.vitals_window]
+        result.alert = self.raise_alert(device, patient, score, scored, now)
         return [int(score.level), now]
 
 
@@ -175,20 +176,6 @@ def _signer(body: bytes, signature: str) -> str | None:
         return Account.recover_message(encode_defunct(body), signature=bytes.fromhex(signature.removeprefix("0x")))
     except (ValueError, TypeError, AttributeError):
         return None
-
-
-def _observations(patient: str, device: str, readings: list) -> list[dict]:
-    """Observations of one window's readings: interpretations with the oxygen the patient was on
-    and, for positions, the position before (a fall)."""
-    observations, on_oxygen, previous_position = [], False, None
-    for reading in readings:
-        if reading.signal == "oxygen_flow":
-            on_oxygen = reading.value > 0
-        observations.append(vitals.observation(patient, reading, device, on_oxygen=on_oxygen,
-                                               previous=previous_position))
-        if reading.signal == "position":
-            previous_position = reading
-    return observations
 
 
 def _stored(reading: vitals.Reading) -> list:

@@ -296,6 +296,20 @@ def observation(patient: str, reading: Reading, device: str | None = None, *, sp
     return resource
 
 
+def observations_of(patient: str, device: str | None, readings: list) -> list[dict]:
+    """Observations of readings in time order, each interpreted with the oxygen the patient was on
+    then and, for a position, the position before (a fall)."""
+    observations, on_oxygen, previous_position = [], False, None
+    for reading in readings:
+        if reading.signal == "oxygen_flow":
+            on_oxygen = reading.value > 0
+        observations.append(observation(patient, reading, device, on_oxygen=on_oxygen,
+                                               previous=previous_position))
+        if reading.signal == "position":
+            previous_position = reading
+    return observations
+
+
 def full_url(resource: dict) -> str:
     """A Bundle entry's fullUrl, derived from the content: the same resource, the same urn:uuid."""
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'urn:carechain:' + canonical_json(resource).decode())}"
