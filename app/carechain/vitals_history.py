@@ -4,6 +4,7 @@ alerts raised meanwhile. Opening them is one batch of access checks and, for a p
 transaction logging every record read.
 """
 
+import time
 from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
@@ -62,7 +63,7 @@ class VitalsHistoryFlows:
         """The patient's vitals of the last `hours` (1 to a week), opened as `reader`."""
         patient = checksum(patient)
         hours = min(max(int(hours), 1), MAX_HOURS)
-        until = self.now()
+        until = int(time.time())  # readings carry the devices' clocks, not the chain's
         since = until - hours * 3600
         entries = self._vitals_entries(patient, since - self.settings.vitals_window)
         opened = self.read_records(reader, patient, [entry.digest for entry in entries]) if entries else []

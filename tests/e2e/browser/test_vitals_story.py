@@ -63,6 +63,7 @@ def test_pair_stream_alert_acknowledge_and_chart(open_browser, logins, carechain
     assert int(count.inner_text() if count.count() else 0) == waiting - 1
 
     doctor.goto(f"/doctor/patients/{account.address}/vitals")
+    assert doctor.is_visible("h1:has-text('Vital signs of')"), doctor.inner_text("main")
     doctor.wait_for_selector("#chart-pulse[data-drawn]")
     for key in ("pulse", "spo2", "respiration", "temperature", "blood_pressure"):
         chart = doctor.locator(f"#chart-{key}")

@@ -2,6 +2,7 @@
 by reading (refusals counted), recorded one window at a time, scored with NEWS2 at once."""
 
 import json
+import random
 import time
 
 import pytest
@@ -166,3 +167,21 @@ def test_only_registered_alerts_are_acknowledged(carechain, people, patient, dev
     window = device.send([reading("pulse", 70, "/min", now - 5)], now=now, close=True)
     with pytest.raises(InvalidInput, match="no such alert"):
         carechain.acknowledge_alert(people.doctor, patient.address, window.records[0].digest)
+
+
+def test_the_server_keeps_no_reading_in_the_clear(carechain, patient, device):
+    device.send([reading("glucose", 13.7, "mmol/L", int(time.time()))])
+    stored = (carechain.device_states.folder / f"{device.account.address}.json").read_text()
+    assert "13.7" not in stored and "glucose" not in stored and device.credential.secret not in stored
+
+
+def test_a_window_too_large_for_one_record_is_split(carechain, people, patient, device):
+    carechain.grant(patient, people.doctor.address, [Category.VITALS], False, days_from_now(carechain, 1))
+    now = int(time.time())
+    rng = random.Random(7)
+    strips = [{"code": "ecg", "value": [round(rng.uniform(-2, 2), 3) for _ in range(5000)], "unit": "mV",
+               "period_ms": 2, "measured_at": now - 50 + i} for i in range(40)]  # about 1.4 MB of FHIR
+    result = device.send(strips, now=now, close=True)
+    assert result.accepted == 40 and len(result.records) >= 2
+    opened = carechain.read_records(people.doctor, patient.address, [entry.digest for entry in result.records])
+    assert sum(len(record.record.resource["entry"]) for record in opened) == 40

@@ -60,11 +60,12 @@ def test_a_device_posts_readings_and_gets_each_refusal_explained(me, visitor, ca
     ({"sign": False}, 401, "unauthorized"),
     ({"sequence": 0}, 400, "refused"),
     ({"sent_at": 1}, 400, "refused"),
+    ({"readings": []}, 400, "refused"),
 ])
 def test_bad_batches_are_refused_whole_in_json(me, visitor, carechain, change, status, reason):
     _, credential, device = pair(me, carechain)
-    response = post_batch(visitor.client, credential, device,
-                          [{"code": "pulse", "value": 72, "unit": "/min", "measured_at": int(time.time())}], **change)
+    readings = change.pop("readings", [{"code": "pulse", "value": 72, "unit": "/min", "measured_at": int(time.time())}])
+    response = post_batch(visitor.client, credential, device, readings, **change)
     assert response.status_code == status and response.get_json()["reason"] == reason
     assert response.get_json()["error"].endswith(".")
     assert carechain.devices(me.address)[0].accepted == 0
