@@ -16,8 +16,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test setup chromium gas-report benchmark report load-test
 
+# `make run SIMULATE=1` also streams simulated bedside readings for the demo patients, Ada
+# deteriorating after two minutes (scripts/simulate_devices.py, with SIMULATOR_ARGS), in one-minute
+# vitals windows so their records appear while you watch.
+SIMULATOR_ARGS ?= --interval 10 --calm 12
+
 run: setup
-	$(BIN)/python -m scripts.services
+	$(if $(SIMULATE),CARECHAIN_VITALS_WINDOW_MINUTES=1 CARECHAIN_DEVICE_SIMULATOR='$(SIMULATOR_ARGS)' )$(BIN)/python -m scripts.services
 
 # Contract and toolchain tests on brownie's throw-away chain; then the library, web and browser
 # tests, which start their own chain, IPFS node and web server and need no brownie plugin.

@@ -9,6 +9,7 @@ The tests start their own instances, on other ports and data folders, through `L
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -146,6 +147,20 @@ def throwaway_stack(root: Path, ipfs_ports: dict):
     return services, settings
 
 
+def start_simulator(port: int) -> subprocess.Popen | None:
+    """`make run SIMULATE=1`: scripts/simulate_devices.py posting to this web app, with the arguments
+    CARECHAIN_DEVICE_SIMULATOR holds (unset: no simulator); its output shares this terminal."""
+    arguments = os.environ.get("CARECHAIN_DEVICE_SIMULATOR")
+    if arguments is None:
+        return None
+    return subprocess.Popen(
+        [sys.executable, "-m", "scripts.simulate_devices", "--url", f"http://127.0.0.1:{port}", *shlex.split(arguments)],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,  # Ctrl-C reaches it through _stop, once, before the web app closes
+    )
+
+
 def main() -> int:
     settings = localchain.load_settings()
     services = LocalServices(settings, localipfs.IpfsNode(), ROOT / "data" / "logs")
@@ -186,10 +201,12 @@ def main() -> int:
             + "Press Ctrl-C to stop.",
             flush=True,
         )
+        simulator = start_simulator(port)
         try:
             while services.chain.poll() is None and services.ipfs.poll() is None:
                 time.sleep(0.5)
         finally:
+            _stop(simulator)
             server.close()
         raise ServiceError(f"a service exited; see the logs in {services.log_dir}")
     except KeyboardInterrupt:
