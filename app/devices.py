@@ -34,7 +34,8 @@ def pair():
     carechain = backend.get_carechain()
     try:
         credential = carechain.pair_device(g.user.account, form.label.data,
-                                           url_for("ingest.readings", _external=True))
+                                           url_for("ingest.readings", _external=True),
+                                           spo2_scale=2 if form.spo2_scale_2.data else 1)
     except (InvalidInput, TransactionFailed) as error:
         form.form_errors.append(sentence(error))
         return _overview(form, 400)

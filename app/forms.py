@@ -233,6 +233,9 @@ def expiry(days: int | None, until, now: int) -> int:
 class DeviceForm(FlaskForm):
     label = StringField("Device name", validators=[DataRequired(), Length(max=60)],
                         description="What you will recognise it by, e.g. \"Bedside hub\" or \"Phone\".")
+    spo2_scale_2 = BooleanField("Score oxygen saturation on NEWS2's scale 2 (target 88–92%)",
+                                description="Only if a clinician prescribed it, for hypercapnic respiratory failure "
+                                            "(e.g. some people with COPD).")
 
 
 class ProviderForm(FlaskForm):

@@ -83,7 +83,7 @@ class AlertFlows:
                     at: int) -> RecordEntry:
         """Adds the alert of `score` as the device's record, with the readings it scored (so that
         they are charted at once, not only when their window is recorded), and registers it."""
-        observations = vitals.observations_of(patient, device.address, readings)
+        observations = vitals.observations_of(patient, device.address, readings, score.spo2_scale)
         risk = early_warning.risk_assessment(patient, score, at, [vitals.full_url(o) for o in observations])
         first = min((reading.measured_at for reading in readings), default=at)
         last = max((reading.measured_at for reading in readings), default=at)
@@ -96,16 +96,17 @@ class AlertFlows:
     def alert_patients(self, account: str) -> list[str]:
         """Whose alerts `account` sees: a patient its own; a doctor or hospital those of the patients
         whose live grant to it (or its hospital) covers vitals, unless it is suspended."""
-        participant = self.participant(account)
-        if participant is None:
+        account = checksum(account)
+        standing = self.indexed().standing(account)  # the menu's count: the index as caught up
+        if standing is None or standing[0] not in ("patient", "doctor", "hospital"):
             return []
-        if participant.role == "patient":
-            return [participant.address]
-        if participant.role not in ("doctor", "hospital") or participant.suspended or (
-                participant.hospital and self.participant(participant.hospital).suspended):
+        role, hospital, suspended = standing
+        if role == "patient":
+            return [account]
+        if suspended or (hospital and self.index.standing(hospital)[2]):
             return []
         now = self.now()
-        return list(dict.fromkeys(access.patient for access in self.patients_of(participant.address)
+        return list(dict.fromkeys(access.patient for access in self.patients_of(account)
                                   if access.grant.active(now) and Category.VITALS in access.grant.categories))
 
     def unacknowledged_alerts(self, account: str) -> int:

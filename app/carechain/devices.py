@@ -134,9 +134,13 @@ class DeviceView:
 class DeviceFlows:
     """Flows of `CareChain` (see flows.py), which provides chain, index and device states."""
 
-    def pair_device(self, patient: LocalAccount, label: str, api: str) -> DeviceCredential:
+    def pair_device(self, patient: LocalAccount, label: str, api: str, spo2_scale: int = 1) -> DeviceCredential:
         """Creates a device key, authorizes it on chain for the patient's vitals, and returns the
-        credential to hand to the device (once: the server keeps no copy)."""
+        credential to hand to the device (once: the server keeps no copy). `spo2_scale` 2 scores
+        SpO2 on NEWS2's scale for hypercapnic respiratory failure (target 88-92%), as a clinician
+        prescribes; it is sealed with the device's state."""
+        if spo2_scale not in (1, 2):
+            raise InvalidInput("the SpO2 scale is 1, or 2 where a clinician prescribed it")
         label = " ".join((label or "").split())
         if not label or len(label) > MAX_LABEL:
             raise InvalidInput(f"name the device in 1 to {MAX_LABEL} characters, e.g. \"Bedside hub\"")
@@ -144,7 +148,9 @@ class DeviceFlows:
         secret = secrets.token_bytes(SECRET_SIZE)
         device = device_account(secret, self._deployment)
         self.chain.transact(patient, "authorizeDevice", device.address, crypto.public_key_of(device.key))
-        self.device_states.put(device.address, DeviceState(label=label))
+        state = DeviceState(label=label)
+        state.seal(sealing_key(secret, self._deployment), device.address, {"spo2_scale": spo2_scale})
+        self.device_states.put(device.address, state)
         encoded = base64.urlsafe_b64encode(secret).decode().rstrip("=")
         return DeviceCredential(api, device.address, patient.address, encoded)
 

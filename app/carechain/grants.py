@@ -85,9 +85,12 @@ class GrantFlows:
                 for grantee in grantees for expires_at, mask, can_write in [states.get(grantee, (0, 0, False))]]
 
     def patients_of(self, doctor: str) -> list[PatientAccess]:
-        """Everyone who granted the doctor, or the doctor's hospital, access (live or lapsed)."""
-        participant = self.participant(checksum(doctor))
-        grants = self.indexed().grants_to(participant.grantees) if participant else []
+        """Everyone who granted the doctor, or the doctor's hospital, access (live or lapsed), from
+        the caught-up event index (a doctor's hospital never changes)."""
+        doctor = checksum(doctor)
+        standing = self.indexed().standing(doctor)
+        grantees = [doctor] + ([standing[1]] if standing and standing[0] == "doctor" else [])
+        grants = self.index.grants_to(grantees) if standing else []
         roles = self.index.roles(grantee for _, grantee, *_ in grants)
         return [PatientAccess(patient, grantee, GrantView(patient, grantee, roles[grantee], categories_in(mask),
                                                           can_write, expires_at))

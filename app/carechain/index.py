@@ -224,6 +224,11 @@ class EventIndex:
         return dict(self._query(f"SELECT address, role FROM participants WHERE address IN ({_marks(addresses)})",
                                 *addresses))
 
+    def standing(self, address: str) -> tuple[str, str | None, bool] | None:
+        """(role, affiliation, suspended) of a registered account as its events left it."""
+        rows = self._query("SELECT role, affiliation, suspended FROM participants WHERE address = ?", address)
+        return (rows[0][0], rows[0][1], bool(rows[0][2])) if rows else None
+
     def grants(self, patient: str, grantees: list[str]) -> dict[str, tuple[int, int, bool]]:
         """grantee -> (expires_at, categories, can_write) of the patient's grants to `grantees`, as
         their events left them (grantees never granted are left out; a revoked grant expires at 0)."""

@@ -90,12 +90,13 @@ class IngestFlows:
                 readings.append(reading)
                 result.accepted += 1
             readings.sort(key=lambda reading: reading.measured_at)
+            scale = working.get("spo2_scale", 1)
             recorded_until = self._record_windows(device, patient, readings, recorded_until, now, batch["close"],
-                                                  result)
-            alert = self._score(device, patient, readings, working.get("alert"), now, result)
+                                                  scale, result)
+            alert = self._score(device, patient, readings, working.get("alert"), now, scale, result)
             window = self.settings.vitals_window
             working = {"readings": [_stored(r) for r in readings if r.measured_at >= min(recorded_until, now - window)],
-                       "recorded_until": recorded_until, "alert": alert}
+                       "recorded_until": recorded_until, "alert": alert, "spo2_scale": scale}
             state.sequence, state.accepted, state.last_seen = batch["sequence"], state.accepted + result.accepted, now
             for refusal in result.refused:
                 state.refused[refusal["reason"]] = state.refused.get(refusal["reason"], 0) + 1
@@ -104,7 +105,7 @@ class IngestFlows:
         return result
 
     def _record_windows(self, device, patient: str, readings: list, recorded_until: int, now: int, close: bool,
-                        result: IngestResult) -> int:
+                        spo2_scale: int, result: IngestResult) -> int:
         """Adds a record for each window of unrecorded readings that has ended (all of them if
         `close`); returns up to when readings are recorded."""
         window = self.settings.vitals_window
@@ -119,29 +120,32 @@ class IngestFlows:
                 break
             last = pending[start][-1].measured_at
             period_end = min(end, max(last, now))
-            result.records += self._add_window(device, patient, pending[start], start, period_end)
+            result.records += self._add_window(device, patient, pending[start], start, period_end, spo2_scale)
             recorded_until = end if period_end == end else last + 1
         return recorded_until
 
-    def _add_window(self, device, patient: str, readings: list, start: int, end: int) -> list[RecordEntry]:
+    def _add_window(self, device, patient: str, readings: list, start: int, end: int,
+                    spo2_scale: int) -> list[RecordEntry]:
         """The window's readings as one record, or as several if one would be too large (a device
         sending long ECG strips often). Deterministic, so a batch tried again adds nothing twice."""
-        bundle = vitals.window_bundle(patient, vitals.observations_of(patient, device.address, readings), start, end)
+        bundle = vitals.window_bundle(patient, vitals.observations_of(patient, device.address, readings, spo2_scale),
+                                      start, end)
         try:
             record = Record.from_fhir(bundle, created_at=end)
         except InvalidInput:
             if len(readings) == 1:
                 raise
             half = len(readings) // 2
-            return (self._add_window(device, patient, readings[:half], start, end)
-                    + self._add_window(device, patient, readings[half:], start, end))
+            return (self._add_window(device, patient, readings[:half], start, end, spo2_scale)
+                    + self._add_window(device, patient, readings[half:], start, end, spo2_scale))
         return [self.add_record(device, patient, record)]
 
-    def _score(self, device, patient: str, readings: list, last_alert, now: int, result: IngestResult):
+    def _score(self, device, patient: str, readings: list, last_alert, now: int, spo2_scale: int,
+               result: IngestResult):
         """Scores the latest complete set of the last window's length; raises an alert when it
         calls for an urgent response or more, unless the same level was raised less than
         ALERT_REPEAT ago. Returns what to remember of the last alert ([level, second] or None)."""
-        score = early_warning.score_window(readings, now - self.settings.vitals_window, now)
+        score = early_warning.score_window(readings, now - self.settings.vitals_window, now, spo2_scale)
         if isinstance(score, early_warning.Incomplete):
             result.score = score.message
             return last_alert

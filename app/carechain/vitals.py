@@ -296,15 +296,15 @@ def observation(patient: str, reading: Reading, device: str | None = None, *, sp
     return resource
 
 
-def observations_of(patient: str, device: str | None, readings: list) -> list[dict]:
-    """Observations of readings in time order, each interpreted with the oxygen the patient was on
-    then and, for a position, the position before (a fall)."""
+def observations_of(patient: str, device: str | None, readings: list, spo2_scale: int = 1) -> list[dict]:
+    """Observations of readings in time order, each interpreted on the patient's SpO2 scale, with
+    the oxygen the patient was on then and, for a position, the position before (a fall)."""
     observations, on_oxygen, previous_position = [], False, None
     for reading in readings:
         if reading.signal == "oxygen_flow":
             on_oxygen = reading.value > 0
-        observations.append(observation(patient, reading, device, on_oxygen=on_oxygen,
-                                               previous=previous_position))
+        observations.append(observation(patient, reading, device, spo2_scale=spo2_scale, on_oxygen=on_oxygen,
+                                        previous=previous_position))
         if reading.signal == "position":
             previous_position = reading
     return observations

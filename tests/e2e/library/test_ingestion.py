@@ -20,9 +20,10 @@ WINDOW = 15 * 60
 class Device:
     """A paired device posting batches straight to the library."""
 
-    def __init__(self, carechain, people, patient):
+    def __init__(self, carechain, people, patient, spo2_scale=1):
         self.carechain = carechain
-        self.credential = carechain.pair_device(patient, "Bedside hub", "http://127.0.0.1/api/devices/readings")
+        self.credential = carechain.pair_device(patient, "Bedside hub", "http://127.0.0.1/api/devices/readings",
+                                                spo2_scale)
         carechain.fund(people.admin, self.credential.device, 1)
         self.account = device_account(secret_bytes(self.credential.secret), carechain._deployment)
         self.sequence = 0
@@ -185,3 +186,11 @@ def test_a_window_too_large_for_one_record_is_split(carechain, people, patient, 
     assert result.accepted == 40 and len(result.records) >= 2
     opened = carechain.read_records(people.doctor, patient.address, [entry.digest for entry in result.records])
     assert sum(len(record.record.resource["entry"]) for record in opened) == 40
+
+
+def test_a_device_paired_for_spo2_scale_2_scores_on_it(carechain, people, patient):
+    device = Device(carechain, people, patient, spo2_scale=2)
+    now = int(time.time())
+    # 89% on air: target range on scale 2 (scores 0), 3 points on scale 1
+    result = device.send(complete_set(now - 10, spo2=89), now=now)
+    assert result.score.startswith("NEWS2 0") and result.alert is None

@@ -90,3 +90,21 @@ def test_only_the_patient_pairs_and_revokes(as_user, people, visitor, me, carech
     assert doctor.post(f"/patient/devices/{device.address}/revoke").status_code == 302
     assert visitor.client.post("/api/devices/readings", data="{}").status_code == 401
     assert not carechain.devices(me.address)[0].revoked
+
+
+def test_a_device_paired_for_spo2_scale_2_scores_on_it(me, visitor, carechain):
+    page = text(me.post("/patient/devices/", {"label": "Oximeter", "spo2_scale_2": "y"}))
+    credential = DeviceCredential.from_json(re.search(r'<pre class="credential" id="credential">(.*?)</pre>', page,
+                                                      re.S).group(1).replace("&#34;", '"').replace("&quot;", '"'))
+    device = device_account(secret_bytes(credential.secret), carechain._deployment)
+    at = int(time.time()) - 5
+    readings = [{"code": "respiration", "value": 16, "unit": "/min", "measured_at": at},
+                {"code": "spo2", "value": 89, "unit": "%", "measured_at": at},
+                {"code": "oxygen_flow", "value": 0, "unit": "L/min", "measured_at": at},
+                {"code": "blood_pressure", "value": {"systolic": 120, "diastolic": 80}, "unit": "mm[Hg]",
+                 "measured_at": at},
+                {"code": "pulse", "value": 70, "unit": "/min", "measured_at": at},
+                {"code": "consciousness", "value": "alert", "measured_at": at},
+                {"code": "temperature", "value": 36.8, "unit": "Cel", "measured_at": at}]
+    answer = post_batch(visitor.client, credential, device, readings).get_json()
+    assert answer["score"].startswith("NEWS2 0")  # 89% is in scale 2's target range
