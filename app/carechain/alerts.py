@@ -111,11 +111,10 @@ class AlertFlows:
 
     def unacknowledged_alerts(self, account: str) -> int:
         """How many alerts `account` sees that no doctor has acknowledged yet (for the menu)."""
-        patients = self.alert_patients(account)
+        patients = self.alert_patients(account)  # catches the event index up
         if not patients:
             return 0
-        index = self.indexed()
-        acknowledged = {patient: index.acknowledgements(patient) for patient in patients}
+        acknowledged = {patient: self.index.acknowledgements(patient) for patient in patients}
         return sum(bytes(digest) not in acknowledged[patient] for patient, digest, _ in self.alert_register.of(patients))
 
     def alerts(self, reader: LocalAccount, limit: int = 50) -> list[Alert]:
