@@ -46,7 +46,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     views.init_app(app)
 
-    from app import admin, alerts, auth, devices, doctor, ingest, patient, vitals
+    from app import admin, alerts, auth, devices, doctor, hospital, ingest, patient, vitals
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(patient.bp)
@@ -55,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(vitals.bp)
     app.register_blueprint(alerts.bp)
     app.register_blueprint(doctor.bp)
+    app.register_blueprint(hospital.bp)
     app.register_blueprint(admin.bp)
 
     @app.get("/")

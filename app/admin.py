@@ -1,6 +1,6 @@
 """The consortium administrator's pages: registered providers, sign-up requests, registering a
-hospital or doctor, suspending and reinstating. Only the deploying account gets here, and the
-contract checks the same on every transaction."""
+hospital or doctor or declining their request, suspending and reinstating. Only the deploying
+account gets here, and the contract checks the same on every transaction."""
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
@@ -64,6 +64,25 @@ def change(address, action):
     else:
         state = "suspended: it loses access to every patient" if action == "suspend" else "reinstated"
         flash(f"{display_name(provider)} is {state}. {backend.mined()}", "success")
+    return redirect(url_for("admin.overview"))
+
+
+@bp.post("/requests/<address>/decline")
+def decline(address):
+    """Takes a sign-up request off the list. The directory keeps it, marked declined, so its
+    applicant can be told; nothing is sent to the chain."""
+    if not ActionForm().validate_on_submit():
+        flash("That change was not accepted; reload the page and try again.", "error")
+        return redirect(url_for("admin.overview"))
+    try:
+        applicant = checksum(address, "applicant address")
+        if backend.get_carechain().role_of(applicant) != "none":
+            raise InvalidInput(f"{display_name(applicant)} is registered on chain: suspend them instead")
+        declined = backend.directory().decline(applicant)
+    except InvalidInput as error:
+        flash(f"Not declined: {error}.", "error")
+    else:
+        flash(f"The request of {declined.name} ({declined.role}) is declined.", "success")
     return redirect(url_for("admin.overview"))
 
 

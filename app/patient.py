@@ -23,6 +23,7 @@ AUDIT_PAGE = 100  # events per page of the audit trail
 AUDIT_CURSOR = re.compile(r"(\d{1,12})-(\d{1,9})")  # ?before=<block>-<log index>: a page of older events
 GRANTS_PAGE = 50  # newest grantees shown
 RECORD_KINDS = ["vitals", "document", "fhir"]
+NO_PROVIDER = ""  # the grant form's placeholder choice
 
 
 @bp.before_request
@@ -94,7 +95,7 @@ def add(kind):
 
 @bp.get("/grants")
 def grants():
-    return _grants_page(GrantForm(formdata=None))
+    return _grants_page(GrantForm(formdata=None, provider=NO_PROVIDER))
 
 
 @bp.post("/grants")
@@ -275,7 +276,9 @@ def _summary(entry: RecordEntry) -> dict:
 
 
 def _provider_choices() -> list:
-    """Registered, unsuspended doctors and hospitals, by name."""
+    """Registered, unsuspended doctors and hospitals, by name, after a placeholder: a form that
+    started on the first provider would grant them if the patient forgot to choose. The
+    placeholder's empty value fails the field's InputRequired ("Choose a doctor or hospital.")."""
     found = []
     for provider in backend.get_carechain().providers():
         if provider.suspended:
@@ -283,7 +286,8 @@ def _provider_choices() -> list:
         label = f"{display_name(provider.address)} ({provider.role}"
         label += f", {display_name(provider.hospital)})" if provider.hospital else ")"
         found.append((provider.address, label))
-    return choices(sorted(found, key=lambda choice: choice[1].lower()))
+    found.sort(key=lambda choice: choice[1].lower())
+    return choices([(NO_PROVIDER, "Choose a doctor or hospital…")] + found)
 
 
 def _grants_page(form: GrantForm, status: int = 200):

@@ -4,7 +4,9 @@ Nothing in it is about patients.
 
 Anyone may sign up under any name, so a sign-up files only a request; a name is shown as a
 provider's only once the admin registered it (`enrol` marks the entry `registered`). Files from
-before that mark hold no `registered` field: their entries count as requests."""
+before that mark hold no `registered` field: their entries count as requests. A request the admin
+declines stays on file, marked `declined`, so its applicant can be told rather than mistaken for
+a new account (who would be offered to register as a patient)."""
 
 import dataclasses
 import threading
@@ -26,6 +28,7 @@ class Provider:
     role: str  # the role asked for at sign-up, or given at registration
     public_key: str  # hex, 64 bytes: the provider's encryption key, needed to register it
     registered: bool = False  # filed by the admin's registration; False: a sign-up request
+    declined: bool = False  # a request the admin declined (registering the provider clears it)
 
 
 def provider_entry(address: str, name: str, role: str, public_key: bytes) -> Provider:
@@ -64,8 +67,25 @@ class ProviderDirectory:
             return Provider(**entries[provider.address])
 
     def file_registered(self, provider: Provider) -> Provider:
-        """Files the name of a provider the admin has registered on chain, over any request."""
-        return self.add(dataclasses.replace(provider, registered=True), replace=True)
+        """Files the name of a provider the admin has registered on chain, over any request
+        (declined ones too: the admin may change their mind)."""
+        return self.add(dataclasses.replace(provider, registered=True, declined=False), replace=True)
+
+    def decline(self, address: str) -> Provider:
+        """Marks a sign-up request declined; declining it again changes nothing. Refuses a
+        registered provider (suspend them instead) and an address that asked for nothing."""
+        with self._lock:
+            self._entries = None  # re-read under the lock: another request may have written
+            entries = self._read()
+            entry = entries.get(address)
+            if entry is None:
+                raise InvalidInput(f"{address} has not asked to be registered")
+            if entry.get("registered"):
+                raise InvalidInput(f"{entry['name']} is registered: suspend them instead")
+            if not entry.get("declined"):
+                entry["declined"] = True
+                jsonfile.write(self.path, entries)
+            return Provider(**entry)
 
     def get(self, address: str) -> Provider | None:
         entry = self._read().get(address)
@@ -77,8 +97,8 @@ class ProviderDirectory:
         return provider.name if provider and provider.registered else None
 
     def requests(self) -> list[Provider]:
-        """Sign-up requests the admin has not registered (yet)."""
-        return [provider for provider in self.providers() if not provider.registered]
+        """Sign-up requests the admin has neither registered (yet) nor declined."""
+        return [provider for provider in self.providers() if not provider.registered and not provider.declined]
 
     def providers(self) -> list[Provider]:
         return [Provider(**entry) for entry in self._read().values()]

@@ -1,10 +1,12 @@
 """The administrator's pages: the providers overview, registering from a sign-up request or by
-hand, suspending and reinstating; nobody else may do any of it."""
+hand, declining a request, suspending and reinstating; nobody else may do any of it."""
 
 import pytest
 from eth_account import Account
 
 from app.carechain import crypto
+from app.carechain.directory import ProviderDirectory, provider_entry
+from app.carechain.errors import InvalidInput
 from tests.e2e.helpers import text
 
 
@@ -40,6 +42,65 @@ def test_a_sign_up_request_is_reviewed_and_registered(admin, visitor, people, ca
     assert registered.role == "doctor" and registered.hospital == people.hospital.address
     assert carechain.chain.w3.eth.get_balance(address) > 0  # funded for gas
     assert "/doctor/" in visitor.get("/auth/").location  # their home is now the doctor's
+
+
+def applicant(stack, name):
+    """An account with a doctor's sign-up request on file (as signing up files it, without
+    spending the session's sign-ups per hour)."""
+    account = Account.create()
+    ProviderDirectory(stack[1].directory).add(provider_entry(account.address, name, "doctor",
+                                                             crypto.public_key_of(account.key)))
+    return account
+
+
+def test_a_declined_request_leaves_the_list_and_stays_marked_for_its_applicant(admin, as_user, stack):
+    account = applicant(stack, "Dr. Frank Novak")
+    address = account.address
+    assert f"/admin/requests/{address}/decline" in text(admin.get("/admin/"))
+    declined = admin.post(f"/admin/requests/{address}/decline", follow_redirects=True)
+    assert "The request of Dr. Frank Novak (doctor) is declined" in text(declined)
+    assert address not in text(admin.get("/admin/"))
+    entry = ProviderDirectory(stack[1].directory).get(address)
+    assert entry.declined and not entry.registered
+    assert "Register as a patient" not in text(as_user(account).get("/auth/welcome"))  # not taken for a new account
+    again = admin.post(f"/admin/requests/{address}/decline", follow_redirects=True)  # a double click, a 2nd tab
+    assert "is declined" in text(again)
+
+
+def test_a_registered_provider_cannot_be_declined(admin, people, stack):
+    refused = admin.post(f"/admin/requests/{people.doctor.address}/decline", follow_redirects=True)
+    assert "Not declined: Dr. Alice Chen is registered on chain: suspend them instead" in text(refused)
+    entry = ProviderDirectory(stack[1].directory).get(people.doctor.address)
+    assert entry.registered and not entry.declined
+    unknown = admin.post(f"/admin/requests/{Account.create().address}/decline", follow_redirects=True)
+    assert "has not asked to be registered" in text(unknown)
+    assert "is not a valid applicant address" in text(admin.post("/admin/requests/0x12/decline",
+                                                                 follow_redirects=True))
+
+
+def test_the_directory_declines_requests_only_and_registering_clears_the_mark(tmp_path):
+    account = Account.create()
+    entry = provider_entry(account.address, "Dr. Test", "doctor", crypto.public_key_of(account.key))
+    directory = ProviderDirectory(tmp_path / "providers.json")
+    directory.add(entry)
+    assert directory.decline(account.address).declined and directory.requests() == []
+    directory.file_registered(entry)  # the admin changed their mind
+    filed = ProviderDirectory(directory.path).get(account.address)
+    assert filed.registered and not filed.declined
+    with pytest.raises(InvalidInput, match="is registered: suspend them instead"):
+        directory.decline(account.address)
+    with pytest.raises(InvalidInput, match="has not asked to be registered"):
+        directory.decline(Account.create().address)
+
+
+def test_only_the_administrator_declines_and_only_with_the_token(admin, as_user, people, patient, stack):
+    address = applicant(stack, "Dr. Grace Ito").address
+    for user in (as_user(patient), as_user(people.doctor), as_user(people.hospital)):
+        assert user.post(f"/admin/requests/{address}/decline").location == "/auth/"
+    forged = admin.post(f"/admin/requests/{address}/decline", csrf=False)
+    assert forged.status_code == 400 and "sent from another site" in text(forged)
+    assert address in [entry.address for entry in ProviderDirectory(stack[1].directory).requests()]
+    assert f"/admin/requests/{address}/decline" in text(admin.get("/admin/"))
 
 
 @pytest.mark.parametrize("change, message", [

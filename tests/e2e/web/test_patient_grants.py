@@ -33,6 +33,17 @@ def test_a_grant_for_a_period_is_listed_with_its_time_left(me, people, carechain
     assert "Dr. Alice Chen" in page and re.search(r"(7 days|6 days 23 h) left", page) and "read and add records" in page
 
 
+def test_the_grant_form_starts_on_a_placeholder_that_is_refused(me, carechain):
+    select = text(me.get("/patient/grants")).split('<select id="provider"')[1].split("</select>")[0]
+    options = select.split("<option")[1:]
+    assert options[0].startswith(' selected value="">Choose a doctor or hospital…')
+    assert not any("selected" in option for option in options[1:])
+    for provider in ({"provider": ""}, {}):  # the placeholder chosen, or no choice sent at all
+        response = me.post("/patient/grants", {**provider, "categories": ["0"], "access": "read", "days": "7"})
+        assert response.status_code == 400 and "Choose a doctor or hospital." in text(response)
+    assert carechain.grants_of(me.address) == []
+
+
 @pytest.mark.parametrize("fields, message", [
     ({"days": "", "until": ""}, "give either a number of days or an end date"),
     ({"days": "3", "until": "2030-01-01"}, "give either a number of days or an end date"),
