@@ -19,7 +19,7 @@ from app.forms import ActionForm, BackupForm, ImportKeyForm, ImportKeystoreForm,
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 HOMES = {"admin": "admin.overview", "patient": "patient.dashboard", "doctor": "doctor.patients",
-         "hospital": "doctor.patients", "none": "auth.welcome"}
+         "hospital": "hospital.overview", "none": "auth.welcome"}
 
 
 @bp.get("/")
@@ -62,7 +62,11 @@ def welcome():
     if form.validate_on_submit():
         if request_ is None:
             return _register_patient(account)
-        flash("Thank you. The administrator will register you; this page changes once they have.", "success")
+        if request_.declined:
+            flash("The administrator declined your request to be registered. Ask them about it: they can still "
+                  "register you.", "error")
+        else:
+            flash("Thank you. The administrator will register you; this page changes once they have.", "success")
         return redirect(url_for("auth.welcome"))
     return render_template("auth/welcome.html", form=form, provider=request_,
                            public_key=crypto.public_key_of(account.key).hex()), 400 if form.errors else 200

@@ -62,7 +62,9 @@ def test_a_declined_request_leaves_the_list_and_stays_marked_for_its_applicant(a
     assert address not in text(admin.get("/admin/"))
     entry = ProviderDirectory(stack[1].directory).get(address)
     assert entry.declined and not entry.registered
-    assert "Register as a patient" not in text(as_user(account).get("/auth/welcome"))  # not taken for a new account
+    welcome = text(as_user(account).get("/auth/welcome"))
+    assert "Register as a patient" not in welcome  # not taken for a new account
+    assert "The administrator declined your request" in welcome
     again = admin.post(f"/admin/requests/{address}/decline", follow_redirects=True)  # a double click, a 2nd tab
     assert "is declined" in text(again)
 

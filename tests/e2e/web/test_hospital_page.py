@@ -74,3 +74,4 @@ def test_only_a_hospital_opens_it(as_user, visitor, people, patient):
         assert response.status_code == 302 and response.location == "/auth/"
     assert visitor.get("/hospital/").location.startswith("/auth/login")
     assert as_user(people.other_hospital).get("/hospital/").status_code == 200
+    assert as_user(people.hospital).get("/auth/").location == "/hospital/"  # a hospital's home
