@@ -3,7 +3,8 @@
 import re
 from datetime import datetime, timezone
 
-from flask import Flask, g
+from flask import Flask, g, redirect, url_for
+from markupsafe import Markup, escape
 
 from app.accounts import display_name
 from app.backend import get_carechain
@@ -11,10 +12,43 @@ from app.carechain.early_warning import INTERPRETATIONS
 from app.carechain.errors import CareChainError
 
 
+WHEN_FORMAT = "%d %b %Y, %H:%M UTC"
+
+
 def when(second: int | None) -> str:
+    """A time as plain text, in UTC: "23 Nov 2026, 14:05 UTC" (for messages; pages use time_element)."""
     if not second:
         return "—"
-    return datetime.fromtimestamp(second, timezone.utc).strftime("%d %b %Y, %H:%M UTC")
+    return datetime.fromtimestamp(second, timezone.utc).strftime(WHEN_FORMAT)
+
+
+def _time_element(moment: datetime) -> Markup:
+    return Markup('<time datetime="{}">{}</time>').format(moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                                          moment.strftime(WHEN_FORMAT))
+
+
+def time_element(second: int | None) -> Markup:
+    """A time on a page (the `when` filter): a <time> element in UTC, which static/localtime.js
+    shows in the user's time zone; without JavaScript it stays readable, in UTC."""
+    if not second:
+        return Markup("—")
+    return _time_element(datetime.fromtimestamp(second, timezone.utc))
+
+
+# Times inside messages written in Python (flashes that use when(), the library's refusals such
+# as "expired on 2026-11-23 14:05 UTC"), with the format that reads each.
+TIMES_IN_TEXT = [(re.compile(r"\b\d{2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC\b"), WHEN_FORMAT),
+                 (re.compile(r"\b\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\b"), "%Y-%m-%d %H:%M UTC")]
+
+
+def local_times(message) -> Markup:
+    """A message for a page, escaped, its UTC times turned into <time> elements like every other
+    time on the page, so that they too are shown in the user's time zone."""
+    html = escape(message)
+    for pattern, time_format in TIMES_IN_TEXT:
+        html = pattern.sub(lambda match: _time_element(
+            datetime.strptime(match[0], time_format).replace(tzinfo=timezone.utc)), html)
+    return Markup(html)
 
 
 def duration(seconds: int) -> str:
@@ -63,7 +97,8 @@ SECURITY_HEADERS = {
 
 
 def init_app(app: Flask) -> None:
-    app.add_template_filter(when)
+    app.add_template_filter(time_element, "when")
+    app.add_template_filter(local_times)
     app.add_template_filter(duration)
     app.add_template_filter(size)
     app.add_template_filter(display_name, "who")
@@ -74,6 +109,11 @@ def init_app(app: Flask) -> None:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
+
+    # Browsers that do not read the page's <link rel="icon"> (or that ask before it) look here.
+    @app.get("/favicon.ico")
+    def favicon():
+        return redirect(url_for("static", filename="favicon.svg"), 301)
 
     @app.context_processor
     def navigation():
