@@ -10,6 +10,7 @@ from app.accounts import roles_required
 from app.carechain.errors import AccessDenied, InvalidInput
 from app.carechain.model import checksum
 from app.carechain.records import Category
+from app.forms import RECORD_FORMS
 from app.record_pages import add_record, digest_from, record_forms, send_attachment, show_record
 
 bp = Blueprint("doctor", __name__, url_prefix="/doctor")
@@ -64,19 +65,38 @@ def record_file(patient, digest):
 @bp.get("/patients/<patient>/records/new")
 def new_record(patient):
     patient = _patient(patient)
-    return render_template("records/new.html", forms=record_forms(RECORD_KINDS), action="doctor.add",
-                           action_args={"patient": patient}, patient=patient,
-                           back=url_for("doctor.patient", patient=patient))
+    writable = _write_scope(patient)
+    return _write_page(patient, writable, record_forms(RECORD_KINDS, writable=writable))
 
 
 @bp.post("/patients/<patient>/records/new/<kind>")
 def add(patient, kind):
     patient = _patient(patient)
-    if add_record(kind, RECORD_KINDS, patient) is None:
-        return render_template("records/new.html", forms=record_forms(RECORD_KINDS, g.submitted), action="doctor.add",
-                               action_args={"patient": patient}, patient=patient,
-                               back=url_for("doctor.patient", patient=patient), active=kind), 400
+    if kind not in RECORD_KINDS:
+        abort(404)
+    writable = _write_scope(patient, RECORD_FORMS[kind].filed_under)
+    if add_record(kind, RECORD_KINDS, patient, writable) is None:
+        return _write_page(patient, writable, record_forms(RECORD_KINDS, g.submitted, writable), active=kind), 400
     return redirect(url_for("doctor.patient", patient=patient))
+
+
+def _write_scope(patient: str, category: Category | None = None) -> set[Category]:
+    """The categories this doctor may add to now. A doctor who may add none (revoked, expired,
+    read-only, suspended), or not `category`, gets the reason on a 403 page instead of a form."""
+    carechain = backend.get_carechain()
+    me = g.user.account.address
+    readable, writable = carechain.access_scope(patient, me)
+    if writable and (category is None or category in writable):
+        return writable
+    asked = category if category is not None else min(readable, default=Category.VITALS)
+    raise AccessDenied(carechain.access_problem(patient, me, asked, write=True)
+                       or "this patient's grant does not let you add records")
+
+
+def _write_page(patient: str, writable: set[Category], forms: dict, active: str | None = None):
+    return render_template("records/new.html", forms=forms, action="doctor.add", action_args={"patient": patient},
+                           patient=patient, writable=sorted(writable), active=active,
+                           back=url_for("doctor.patient", patient=patient))
 
 
 def _patient(text: str) -> str:

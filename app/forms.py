@@ -12,12 +12,12 @@ from datetime import datetime, timezone
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (BooleanField, DateField, DateTimeLocalField, HiddenField, IntegerField, PasswordField,
-                     RadioField, SelectField, SelectMultipleField, StringField)
+                     RadioField, SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.carechain import records, vitals
+from app.carechain import fhir_rules, records, vitals
 from app.carechain.errors import InvalidInput
 from app.carechain.keystore import MIN_PASSWORD_LENGTH
 from app.carechain.records import Category
@@ -82,7 +82,11 @@ class ImportKeystoreForm(FlaskForm):
 class RecordForm(FlaskForm):
     """Base of the forms that create a record."""
 
+    filed_under: Category | None = None  # the category of its records; None: decided by the input
     shown_at = HiddenField()
+
+    def offer_only(self, categories) -> None:
+        """Narrows the categories a user may choose to `categories` (a doctor's write grant)."""
 
     def created_at(self) -> int:
         """The second the form was first shown (kept across a resubmission), if plausible."""
@@ -98,6 +102,7 @@ class RecordForm(FlaskForm):
 
 
 class VitalsForm(RecordForm):
+    filed_under = Category.VITALS
     kind = SelectField("Measurement", choices=choices([
         ("pulse", "Heart rate (beats/min)"), ("blood_pressure", "Blood pressure (mmHg)"),
         ("spo2", "Oxygen saturation (%)"), ("temperature", "Body temperature (°C)"), ("glucose", "Glucose (mg/dL)")]))
@@ -120,6 +125,7 @@ class VitalsForm(RecordForm):
 
 
 class DiagnosisForm(RecordForm):
+    filed_under = Category.CONDITIONS
     diagnosis = StringField("Diagnosis", validators=[DataRequired(), Length(max=200)])
 
     def record(self, patient):
@@ -127,6 +133,7 @@ class DiagnosisForm(RecordForm):
 
 
 class PrescriptionForm(RecordForm):
+    filed_under = Category.MEDICATIONS
     medication = StringField("Medication and strength", validators=[DataRequired(), Length(max=200)])
     dosage = StringField("Dosage", validators=[DataRequired(), Length(max=200)])
 
@@ -135,16 +142,26 @@ class PrescriptionForm(RecordForm):
 
 
 class FhirForm(RecordForm):
-    resource = FileField("FHIR R4 resource (JSON file)", validators=[FileRequired("Choose a file.")])
+    """One FHIR resource, uploaded as a file or pasted (kept in the form when it is refused)."""
+
+    resource = FileField("FHIR R4 resource: a JSON file", description="One of " + ", ".join(
+        sorted(kind for kind in records.CATEGORY_OF if kind != "Bundle")) + ".")  # Bundles come from devices
+    pasted = TextAreaField("…or paste its JSON here", render_kw={"rows": 12, "spellcheck": "false"})
+
+    def validate_pasted(self, field):
+        if (self.resource.data is not None) == bool((field.data or "").strip()):
+            raise ValidationError("Give the resource once: choose a file or paste it, not both."
+                                  if self.resource.data is not None else "Choose a JSON file or paste a FHIR resource.")
 
     def record(self, patient):
-        data = self.resource.data.read(records.MAX_RESOURCE_SIZE + 1)
-        if not data:
-            raise InvalidInput("the file is empty")
+        if self.resource.data is not None:
+            data = self.resource.data.read(records.MAX_RESOURCE_SIZE + 1)
+            if not data:
+                raise InvalidInput("the file is empty")
+        else:
+            data = self.pasted.data.encode()
         record = records.Record.from_fhir(data, created_at=self.created_at())
-        subject = record.resource.get("subject", {}).get("reference")
-        if subject != f"Patient/{patient}":
-            raise InvalidInput(f"the resource's subject must be Patient/{patient}, this patient")
+        fhir_rules.check_patient(record.resource, patient)
         return record
 
 
@@ -152,6 +169,9 @@ class DocumentForm(RecordForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     category = SelectField("Category", choices=CATEGORY_CHOICES, default=str(int(Category.DOCUMENTS)))
     file = FileField("File (PDF, PNG, JPEG or text, up to 20 MB)", validators=[FileRequired("Choose a file.")])
+
+    def offer_only(self, categories):
+        self.category.choices = [choice for choice in CATEGORY_CHOICES if Category(int(choice.value)) in categories]
 
     def record(self, patient):
         data = self.file.data.read(records.MAX_ATTACHMENT_SIZE + 1)

@@ -8,8 +8,9 @@ import time
 from flask import abort, flash, g, render_template, send_file
 
 from app import backend
-from app.carechain.errors import InvalidInput, TransactionFailed
+from app.carechain.errors import AccessDenied, InvalidInput, TransactionFailed
 from app.carechain.model import OpenedRecord
+from app.carechain.titles import name_of
 from app.forms import RECORD_FORMS
 from app.views import sentence
 
@@ -25,33 +26,47 @@ def digest_from(text: str) -> bytes:
     return digest
 
 
-def record_forms(kinds: list[str], submitted=None) -> dict:
-    """Fresh forms of `kinds`, stamped with the second they are shown; `submitted` replaces its
-    kind's form to show its input and errors again."""
+def writable_kinds(kinds: list[str], writable=None) -> list[str]:
+    """The kinds of record whose category is in `writable` (what a doctor may add now; None: all,
+    for the patient). A form whose input decides the category is offered if any is writable."""
+    if writable is None:
+        return list(kinds)
+    return [kind for kind in kinds if writable and RECORD_FORMS[kind].filed_under in (None, *writable)]
+
+
+def record_forms(kinds: list[str], submitted=None, writable=None) -> dict:
+    """Fresh forms of the `kinds` filed under a category in `writable` (see writable_kinds),
+    stamped with the second they are shown; `submitted` replaces its kind's form to show its
+    input and errors again."""
     shown_at = str(int(time.time()))
     forms = {}
-    for kind in kinds:
+    for kind in writable_kinds(kinds, writable):
         form = RECORD_FORMS[kind](prefix=kind, formdata=None)
         form.shown_at.data = shown_at
+        if writable is not None:
+            form.offer_only(writable)
         forms[kind] = form
     if submitted is not None:
         forms[submitted[0]] = submitted[1]
     return forms
 
 
-def add_record(kind: str, kinds: list[str], patient: str):
-    """Validates and stores the submitted `kind` of record for `patient`. Returns the new entry,
-    or None after putting the problem on the form (nothing is stored then)."""
+def add_record(kind: str, kinds: list[str], patient: str, writable=None):
+    """Validates and stores the submitted `kind` of record for `patient`, its category one of
+    `writable` if given. Returns the new entry, or None after putting the problem on the form
+    (nothing is stored then), which keeps what was typed."""
     if kind not in kinds:
         abort(404)
     form = RECORD_FORMS[kind](prefix=kind)
+    if writable is not None:
+        form.offer_only(writable)
     g.submitted = (kind, form)
     if not form.validate_on_submit():
         return None
     try:
         record = form.record(patient)
         entry = backend.get_carechain().add_record(g.user.account, patient, record)
-    except (InvalidInput, TransactionFailed) as error:
+    except (InvalidInput, AccessDenied, TransactionFailed) as error:
         form.form_errors.append(sentence(error))
         return None
     flash(f"Record #{entry.number} ({entry.category.label}: {record.title}) stored, encrypted and signed. "
@@ -76,18 +91,30 @@ def send_attachment(opened: OpenedRecord):
                      download_name=name)
 
 
+# The elements of a record worth a line of their own on its page, in the order shown.
+DETAIL_ELEMENTS = (("status", "Status"), ("intent", "Intent"), ("priority", "Priority"), ("criticality", "Criticality"),
+                   ("effectiveDateTime", "Measured"), ("occurrenceDateTime", "Given"),
+                   ("performedDateTime", "Performed"), ("recordedDate", "Recorded"), ("authoredOn", "Ordered"),
+                   ("date", "Dated"), ("issued", "Issued"))
+DETAIL_CONCEPTS = (("clinicalStatus", "Clinical status"), ("verificationStatus", "Verification"))
+
+
 def _details(resource: dict) -> list[tuple[str, str]]:
     """The fields of a record worth a line of their own, in words."""
-    rows = []
-    for key, label in (("status", "Status"), ("effectiveDateTime", "Measured"), ("recordedDate", "Recorded"),
-                       ("authoredOn", "Prescribed"), ("date", "Dated"), ("issued", "Issued")):
-        if key in resource:
-            rows.append((label, str(resource[key])))
+    rows = [(label, str(resource[key])) for key, label in DETAIL_ELEMENTS if key in resource]
+    for key, label in DETAIL_CONCEPTS:
+        codings = resource.get(key, {}).get("coding", [])
+        if codings:
+            rows.append((label, codings[0].get("display") or codings[0].get("code", "")))
+    period = resource.get("period", {})
+    if period:
+        rows.append(("Period", f"{period.get('start', '…')} – {period.get('end', '…')}"))
     for dosage in resource.get("dosageInstruction", []):
         if dosage.get("text"):
             rows.append(("Dosage", dosage["text"]))
-    if "clinicalStatus" in resource:
-        rows.append(("Clinical status", resource["clinicalStatus"]["coding"][0].get("display", "")))
+    for reaction in resource.get("reaction", []):
+        manifestations = ", ".join(name_of(concept, "?") for concept in reaction.get("manifestation", []))
+        rows.append(("Reaction", manifestations + (f" ({reaction['severity']})" if "severity" in reaction else "")))
     for content in resource.get("content", []):
         attachment = content.get("attachment", {})
         rows.append(("File", f"{attachment.get('contentType')}, {attachment.get('size')} bytes"))

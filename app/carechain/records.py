@@ -3,6 +3,17 @@ R4-compatible for every resource used here), mapped to the on-chain categories.
 
 Vital signs (their vocabulary, device readings, window Bundles) are built in vitals.py, and
 early-warning alerts (RiskAssessment) in early_warning.py; this module validates and files them.
+The codes of required bindings, which the models leave unchecked, are checked in fhir_rules.py;
+a record's one-line title is made in titles.py.
+
+Categories (a grant's scope; no new ones, so grants keep their meaning):
+  Vitals       Observation (vital-signs or no category), RiskAssessment, a window Bundle
+  Labs         Observation with category `laboratory`, DiagnosticReport, ServiceRequest (orders for
+               tests and imaging, unless a surgical procedure, counselling or education)
+  Conditions   Condition, AllergyIntolerance, Procedure, CarePlan, and those other ServiceRequests
+  Medications  MedicationRequest, Immunization
+  Documents    DocumentReference, Composition (e.g. a discharge summary), Encounter; a
+               DocumentReference or Composition may name another category in CATEGORY_SYSTEM
 
 A record is one FHIR resource plus, for a DocumentReference, the attached file's bytes, which
 travel beside the JSON instead of base64 inside it (the attachment's size and SHA-1 are in the
@@ -20,7 +31,9 @@ from enum import IntEnum
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
+from app.carechain import fhir_rules
 from app.carechain.errors import InvalidInput
+from app.carechain.titles import title_of
 
 MAX_RESOURCE_SIZE = 1 << 20
 MAX_ATTACHMENT_SIZE = 20 << 20
@@ -53,21 +66,6 @@ def categories_mask(categories) -> int:
 def categories_in(mask: int) -> list[Category]:
     return [category for category in Category if mask >> category & 1]
 
-
-# Values of the required `status` bindings, which the models do not enforce.
-OBSERVATION_STATUS = {"registered", "preliminary", "final", "amended", "corrected", "cancelled", "entered-in-error",
-                      "unknown"}
-STATUS_VALUES = {
-    "Observation": OBSERVATION_STATUS,
-    "RiskAssessment": OBSERVATION_STATUS,
-    "DiagnosticReport": {"registered", "partial", "preliminary", "final", "amended", "corrected", "appended",
-                         "cancelled", "entered-in-error", "unknown"},
-    "MedicationRequest": {"active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft",
-                          "unknown"},
-    "DocumentReference": {"current", "superseded", "entered-in-error"},
-    "Condition": None,  # Condition has no status element; its clinicalStatus is a CodeableConcept
-    "Bundle": None,  # a Bundle has no status; its entries' are checked one by one
-}
 
 # Attachment types a record may carry, with the leading bytes that identify them.
 ATTACHMENT_TYPES = {
@@ -104,9 +102,9 @@ def _bundle_category(resource: dict) -> Category:
             raise InvalidInput(f"a Bundle record holds only vital-signs Observations and RiskAssessments, not {kind}")
         if kind == "Observation" and "vital-signs" not in _category_codes(entry):
             raise InvalidInput("a Bundle record holds only vital-signs Observations; one has another category")
-        if entry.get("status") not in STATUS_VALUES[kind]:
-            raise InvalidInput(f"invalid FHIR {kind} in the Bundle: status must be one of "
-                               f"{', '.join(sorted(STATUS_VALUES[kind]))}")
+        allowed = fhir_rules.allowed_codes(kind, "status")
+        if entry.get("status") not in allowed:
+            raise InvalidInput(f"invalid FHIR {kind} in the Bundle: status must be one of {', '.join(allowed)}")
     return Category.VITALS
 
 
@@ -130,14 +128,35 @@ def _document_category(resource: dict) -> Category:
     return Category[codes[0].upper()]
 
 
+# ServiceRequest categories (SNOMED CT, FHIR's example value set) that ask for treatment rather
+# than a diagnostic result: surgical procedure, counselling, education. They are filed with the
+# conditions they treat; every other request (laboratory, imaging, none) with the results it orders.
+TREATMENT_REQUESTS = {"387713003", "409063005", "409073007"}
+
+
+def _service_request_category(resource: dict) -> Category:
+    return Category.CONDITIONS if _category_codes(resource) & TREATMENT_REQUESTS else Category.LABS
+
+
+def _always(category: Category):
+    return lambda resource: category
+
+
 CATEGORY_OF = {
     "Observation": _observation_category,
-    "DiagnosticReport": lambda resource: Category.LABS,
-    "Condition": lambda resource: Category.CONDITIONS,
-    "MedicationRequest": lambda resource: Category.MEDICATIONS,
+    "DiagnosticReport": _always(Category.LABS),
+    "ServiceRequest": _service_request_category,
+    "Condition": _always(Category.CONDITIONS),
+    "AllergyIntolerance": _always(Category.CONDITIONS),
+    "Procedure": _always(Category.CONDITIONS),
+    "CarePlan": _always(Category.CONDITIONS),
+    "MedicationRequest": _always(Category.MEDICATIONS),
+    "Immunization": _always(Category.MEDICATIONS),
     "DocumentReference": _document_category,
+    "Composition": _document_category,
+    "Encounter": _always(Category.DOCUMENTS),
     "Bundle": _bundle_category,
-    "RiskAssessment": lambda resource: Category.VITALS,
+    "RiskAssessment": _always(Category.VITALS),
 }
 
 
@@ -169,17 +188,11 @@ class Record:
         try:
             model = get_fhir_model_class(kind).model_validate(data)
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(part) for part in problem['loc']) or kind}: {problem['msg']}"
-                for problem in error.errors()
-            )
-            raise InvalidInput(f"invalid FHIR {kind}: {problems}") from None
+            raise InvalidInput(f"invalid FHIR {kind}: {fhir_rules.problems_of(kind, error)}") from None
         resource = model.model_dump(mode="json", exclude_none=True)
         if len(canonical_json(resource)) > MAX_RESOURCE_SIZE:
             raise InvalidInput(f"the FHIR resource is larger than {MAX_RESOURCE_SIZE >> 20} MB")
-        allowed = STATUS_VALUES[kind]
-        if allowed is not None and resource.get("status") not in allowed:
-            raise InvalidInput(f"invalid FHIR {kind}: status must be one of {', '.join(sorted(allowed))}")
+        fhir_rules.check_codes(kind, resource)
         _check_attachment(resource, attachment)
         CATEGORY_OF[kind](resource)  # refuses a document naming an unknown category
         return cls(resource, attachment, int(time.time()) if created_at is None else created_at)
@@ -198,23 +211,8 @@ class Record:
 
     @property
     def title(self) -> str:
-        """A one-line summary for lists: the code's text or display, and a measured value."""
-        resource = self.resource
-        if self.resource_type == "DocumentReference":
-            attachment = resource["content"][0]["attachment"]
-            return attachment.get("title") or resource.get("description") or "Document"
-        if self.resource_type == "Bundle":
-            return _bundle_title(resource)
-        if self.resource_type == "RiskAssessment":
-            rationale = next((p["rationale"] for p in resource.get("prediction", []) if p.get("rationale")), None)
-            method = resource.get("method") or resource.get("code") or {}
-            return rationale or method.get("text") or "Risk assessment"
-        concept = resource.get("code") or resource.get("medicationCodeableConcept") or {}
-        name = concept.get("text") or next(
-            (coding.get("display") for coding in concept.get("coding", []) if coding.get("display")), self.resource_type
-        )
-        value = _value_text(resource)
-        return f"{name}: {value}" if value else name
+        """A one-line summary for lists, e.g. "Heart rate: 72 beats/minute"."""
+        return _bundle_title(self.resource) if self.resource_type == "Bundle" else title_of(self.resource)
 
     @property
     def content_type(self) -> str | None:
@@ -249,21 +247,6 @@ def _check_nesting(text: str | bytes) -> None:
         depth += 1 if bracket in "[{" else -1
         if depth > MAX_NESTING:
             raise InvalidInput(f"the FHIR resource is nested more than {MAX_NESTING} levels deep")
-
-
-def _value_text(resource: dict) -> str:
-    quantity = resource.get("valueQuantity")
-    if quantity:
-        return f"{_number(quantity.get('value'))} {quantity.get('unit', '')}".strip()
-    parts = [component.get("valueQuantity") for component in resource.get("component", [])]
-    if parts and all(parts):
-        return "/".join(_number(part.get("value")) for part in parts) + f" {parts[0].get('unit', '')}".rstrip()
-    return ""
-
-
-def _number(value) -> str:
-    """128.0 as "128", 36.55 as "36.55"."""
-    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 
 def _check_attachment(resource: dict, attachment: bytes) -> None:

@@ -1,0 +1,41 @@
+"""Valid FHIR resources of the types a clinic exchanges daily, for the library's and the web's tests."""
+
+TERMINOLOGY = "http://terminology.hl7.org/CodeSystem/"
+NARRATIVE = {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">Recovered well.</div>'}
+
+
+def clinic_resources(patient: str) -> dict:
+    """One valid resource of each type a clinic exchanges daily, about `patient`."""
+    about = {"reference": f"Patient/{patient}"}
+    return {
+        "AllergyIntolerance": {
+            "resourceType": "AllergyIntolerance", "patient": about, "type": "allergy", "category": ["medication"],
+            "clinicalStatus": {"coding": [{"system": TERMINOLOGY + "allergyintolerance-clinical", "code": "active"}]},
+            "verificationStatus": {"coding": [{"system": TERMINOLOGY + "allergyintolerance-verification",
+                                               "code": "confirmed"}]},
+            "criticality": "high", "code": {"text": "Penicillin"},
+            "reaction": [{"manifestation": [{"text": "Hives"}], "severity": "moderate"}]},
+        "Immunization": {
+            "resourceType": "Immunization", "status": "completed", "patient": about,
+            "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "141",
+                                        "display": "Influenza"}]},
+            "occurrenceDateTime": "2026-10-02T09:30:00Z"},
+        "Procedure": {"resourceType": "Procedure", "status": "completed", "subject": about,
+                      "code": {"text": "Appendectomy"}, "performedDateTime": "2026-09-14"},
+        "Encounter": {
+            "resourceType": "Encounter", "status": "finished", "subject": about,
+            "class": {"system": TERMINOLOGY + "v3-ActCode", "code": "AMB", "display": "ambulatory"},
+            "type": [{"text": "Cardiology consultation"}], "period": {"start": "2026-10-02T10:00:00Z"}},
+        "CarePlan": {"resourceType": "CarePlan", "status": "active", "intent": "plan", "subject": about,
+                     "title": "Asthma management",
+                     "activity": [{"detail": {"status": "in-progress", "description": "Inhaler technique"}}]},
+        "ServiceRequest": {
+            "resourceType": "ServiceRequest", "status": "active", "intent": "order", "priority": "urgent",
+            "subject": about, "code": {"text": "Full blood count"},
+            "category": [{"coding": [{"system": "http://snomed.info/sct", "code": "108252007"}]}]},
+        "Composition": {
+            "resourceType": "Composition", "status": "final", "subject": about, "date": "2026-10-05",
+            "type": {"coding": [{"system": "http://loinc.org", "code": "18842-5", "display": "Discharge summary"}]},
+            "author": [{"reference": "Practitioner/dr-chen"}], "title": "Admission for pneumonia",
+            "section": [{"title": "Hospital course", "text": NARRATIVE}]},
+    }
