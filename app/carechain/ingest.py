@@ -25,7 +25,11 @@ from app.carechain.records import Record
 
 MAX_READINGS = 1_000  # per batch
 MAX_CLOCK_SKEW = 5 * 60  # seconds between a batch's sent_at and the server's clock
-CLOSE_GRACE = 60  # a window is recorded this long after its end, for readings still on their way
+# A window is recorded once the device has sent a reading measured CLOSE_GRACE after its end (it
+# has moved on; readings of sensors a little behind still fit), or, for a device that no longer adds
+# to it, once the server's clock is CLOSE_AFTER past its end.
+CLOSE_GRACE = 60
+CLOSE_AFTER = 10 * 60
 ALERT_REPEAT = 60 * 60  # an alert of the same level is raised again after this long
 
 
@@ -106,16 +110,17 @@ class IngestFlows:
 
     def _record_windows(self, device, patient: str, readings: list, recorded_until: int, now: int, close: bool,
                         spo2_scale: int, result: IngestResult) -> int:
-        """Adds a record for each window of unrecorded readings that has ended (all of them if
-        `close`); returns up to when readings are recorded."""
+        """Adds a record for each window of unrecorded readings that has ended (see CLOSE_GRACE; all
+        of them if `close`); returns up to when readings are recorded."""
         window = self.settings.vitals_window
+        latest = readings[-1].measured_at if readings else 0
         pending: dict[int, list] = {}
         for reading in readings:
             if reading.measured_at >= recorded_until:
                 pending.setdefault(reading.measured_at - reading.measured_at % window, []).append(reading)
         for start in sorted(pending):
             end = start + window
-            ended = end + CLOSE_GRACE <= now
+            ended = end + CLOSE_GRACE <= latest or end + CLOSE_AFTER <= now
             if not ended and not close:
                 break
             last = pending[start][-1].measured_at

@@ -64,13 +64,13 @@ def test_readings_of_a_window_become_one_record_when_it_ends(carechain, people, 
     start = window_start(int(time.time())) - 2 * WINDOW  # two windows ago, within the readings' 24 hours
     first = device.send([reading("pulse", 70 + i, "/min", start + 60 * i) for i in range(15)], now=start + WINDOW - 5)
     assert (first.accepted, first.refused, first.records) == (15, [], [])  # the window is still open
-    second = device.send([reading("pulse", 80, "/min", start + WINDOW + 30)], now=start + WINDOW + 90)
+    second = device.send([reading("pulse", 80, "/min", start + WINDOW + 60)], now=start + WINDOW + 90)
     (recorded,) = second.records
     opened = carechain.read_record(people.doctor, patient.address, recorded.digest)
     assert opened.author_role == "device" and opened.record.resource_type == "Bundle"
     values = [entry["resource"]["valueQuantity"]["value"] for entry in opened.record.resource["entry"]]
     assert values == [70 + i for i in range(15)]
-    closed = device.send([reading("pulse", 81, "/min", start + WINDOW + 40)], now=start + WINDOW + 100, close=True)
+    closed = device.send([reading("pulse", 81, "/min", start + WINDOW + 70)], now=start + WINDOW + 100, close=True)
     assert len(closed.records) == 1 and closed.accepted == 1
     (listed,) = carechain.devices(patient.address)
     assert listed.accepted == 17 and listed.last_seen == start + WINDOW + 100
@@ -125,11 +125,20 @@ def test_a_revoked_device_is_refused(carechain, patient, device):
         device.send([reading("pulse", 72, "/min", int(time.time()))])
 
 
-def test_a_late_reading_of_a_recorded_window_is_refused(carechain, patient, device):
-    start = window_start(int(time.time())) - 2 * WINDOW
-    device.send([reading("pulse", 70, "/min", start + 10)], now=start + WINDOW + 120)
-    late = device.send([reading("pulse", 71, "/min", start + 20)], now=start + WINDOW + 130)
+def test_windows_close_as_the_device_moves_on_or_falls_silent(carechain, patient, device):
+    start = window_start(int(time.time())) - 3 * WINDOW
+    # Five minutes past the window's end, from readings sent a little behind: still open, and
+    # recorded once a reading a minute past its end arrives; what comes for it after that is late.
+    first = device.send([reading("pulse", 70, "/min", start + 10)], now=start + WINDOW + 300)
+    assert first.records == []
+    second = device.send([reading("pulse", 71, "/min", start + 600), reading("pulse", 72, "/min", start + WINDOW + 60)],
+                         now=start + WINDOW + 305)
+    assert second.refused == [] and len(second.records) == 1
+    late = device.send([reading("pulse", 73, "/min", start + 700)], now=start + WINDOW + 310)
     assert [r["reason"] for r in late.refused] == ["late"]
+    # A window the device no longer adds to is recorded ten minutes after its end.
+    silent = device.send([reading("spo2", 97, "%", start + WINDOW + 90)], now=start + 2 * WINDOW + 600)
+    assert len(silent.records) == 1
 
 
 def test_an_alert_reaches_exactly_the_doctors_with_live_vitals_grants(carechain, people, patient, device):
