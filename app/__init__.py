@@ -11,7 +11,7 @@ import secrets
 from flask import Flask, redirect, url_for
 from flask_wtf.csrf import CSRFProtect
 
-from app.carechain.records import MAX_ATTACHMENT_SIZE
+from app.carechain.records import MAX_ATTACHMENT_SIZE, MAX_RESOURCE_SIZE
 from app.carechain.settings import Settings
 
 csrf = CSRFProtect()
@@ -28,6 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         FAUCET_KEY=os.environ.get("CARECHAIN_FAUCET_KEY"),
         IDLE_TIMEOUT=int(os.environ.get("CARECHAIN_IDLE_TIMEOUT", 15 * 60)),
         MAX_CONTENT_LENGTH=MAX_ATTACHMENT_SIZE + (1 << 20),  # the file plus the form around it
+        MAX_FORM_MEMORY_SIZE=2 * MAX_RESOURCE_SIZE,  # a pasted FHIR resource, which records.py limits itself
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_SECURE=os.environ.get("CARECHAIN_HTTPS") == "1",

@@ -7,7 +7,8 @@ twice builds the same record, which the library stores once.
 """
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -108,7 +109,8 @@ class VitalsForm(RecordForm):
         ("spo2", "Oxygen saturation (%)"), ("temperature", "Body temperature (°C)"), ("glucose", "Glucose (mg/dL)")]))
     value = StringField("Value (systolic for blood pressure)", validators=[DataRequired(), Length(max=20)])
     diastolic = StringField("Diastolic (blood pressure only)", validators=[Optional(), Length(max=20)])
-    measured_at = DateTimeLocalField("Measured at (UTC; empty for now)", validators=[Optional()])
+    measured_at = DateTimeLocalField("Measured at (empty for now)", validators=[Optional()])
+    time_zone = HiddenField()  # the zone the page showed times in (static/localtime.js)
 
     def record(self, patient):
         if self.kind.data == "blood_pressure":
@@ -118,7 +120,8 @@ class VitalsForm(RecordForm):
         else:
             value = self.value.data
         measured = self.measured_at.data
-        measured_at = int(measured.replace(tzinfo=timezone.utc).timestamp()) if measured else self.created_at()
+        measured_at = int(measured.replace(tzinfo=user_zone(self.time_zone.data)).timestamp()) if measured \
+            else self.created_at()
         if measured_at > time.time() + 300:
             raise InvalidInput("the measurement time is in the future")
         return vitals.vital_sign(patient, self.kind.data, value, measured_at)
@@ -209,18 +212,20 @@ class GrantForm(FlaskForm):
                                     validators=[DataRequired("Choose at least one category.")])
     access = RadioField("Rights", default="read", choices=choices([("read", "Read"), ("write", "Read and add records")]))
     days = IntegerField("For how many days", validators=[Optional(), NumberRange(1, MAX_GRANT_DAYS)])
-    until = DateField("…or until (end of that day, UTC)", validators=[Optional()])
+    until = DateField("…or until (the end of that day)", validators=[Optional()])
+    time_zone = HiddenField()  # the zone the page showed times in (static/localtime.js)
 
     def expires_at(self, now: int) -> int:
-        return expiry(self.days.data, self.until.data, now)
+        return expiry(self.days.data, self.until.data, now, user_zone(self.time_zone.data))
 
 
 class RenewForm(FlaskForm):
     days = IntegerField("Days from now", validators=[Optional(), NumberRange(1, MAX_GRANT_DAYS)])
     until = DateField("…or until", validators=[Optional()])
+    time_zone = HiddenField()
 
     def expires_at(self, now: int) -> int:
-        return expiry(self.days.data, self.until.data, now)
+        return expiry(self.days.data, self.until.data, now, user_zone(self.time_zone.data))
 
 
 class NarrowForm(FlaskForm):
@@ -236,13 +241,22 @@ class RevokeForm(FlaskForm):
                           default=True)
 
 
-def expiry(days: int | None, until, now: int) -> int:
-    """The end of access from a number of days, or the end of a date (UTC)."""
+def user_zone(name: str | None) -> tzinfo:
+    """The time zone the user's page showed times in, which its script sends with the form; UTC,
+    which pages show without JavaScript, when there is none or it is unknown."""
+    try:
+        return ZoneInfo(name) if name else timezone.utc
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone.utc
+
+
+def expiry(days: int | None, until, now: int, zone: tzinfo = timezone.utc) -> int:
+    """The end of access from a number of days, or the end of a date in the user's zone."""
     if (days is None) == (until is None):
         raise InvalidInput("give either a number of days or an end date")
     if days is not None:
         return now + days * 86400
-    end = int(datetime(until.year, until.month, until.day, 23, 59, 59, tzinfo=timezone.utc).timestamp())
+    end = int(datetime(until.year, until.month, until.day, 23, 59, 59, tzinfo=zone).timestamp())
     if end <= now:
         raise InvalidInput("the end date must be in the future")
     if end > now + MAX_GRANT_DAYS * 86400:

@@ -47,7 +47,7 @@ def test_grant_read_expire_and_revoke(open_browser, logins, carechain):
     address = sign_up_patient(patient)
     add_pulse(patient, "72")
     assert patient.is_visible("text=Heart rate: 72 beats/minute")
-    assert patient.is_visible("text=✓ verified")
+    assert patient.is_visible(".badge.verified")
     screenshot(patient, "02-patient-records")
     patient.click("a:has-text('Heart rate: 72 beats/minute')")
     patient.wait_for_selector("text=signature checked")

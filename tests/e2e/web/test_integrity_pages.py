@@ -94,11 +94,11 @@ def test_the_dashboard_marks_junk_at_once_and_the_patient_hides_it(as_user, care
     started = time.monotonic()
     page = text(me.get("/patient/"))
     assert time.monotonic() - started < 5
-    assert page.count("✗ failed") == 4 and "Heart rate: 70" in page
+    assert page.count('class="badge bad failed"') == 4 and "Heart rate: 70" in page
 
     hidden = me.post(f"/patient/records/{junk[0].hex()}/dispute", {"disputed": "yes"}, follow_redirects=True)
     assert "marked as disputed and hidden" in text(hidden) and "1 disputed entry on this page hidden" in text(hidden)
-    assert text(hidden).count("✗ failed") == 3
+    assert text(hidden).count('class="badge bad failed"') == 3
     assert carechain.record(patient.address, junk[0]).disputed
     assert carechain.record(patient.address, real.digest).disputed is False
     doctors_list = text(as_user(people.doctor).get(f"/doctor/patients/{patient.address}"))

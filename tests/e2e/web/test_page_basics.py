@@ -2,7 +2,6 @@
 that says an account is not registered yet rather than "none", and text that any common font
 draws, with no glyph that needs an emoji or symbol font."""
 
-import pytest
 from eth_account import Account
 
 from tests.e2e.helpers import days_from_now, pulse, text
@@ -48,8 +47,6 @@ def test_the_main_pages_need_no_emoji_or_symbol_font(as_user, visitor, patient, 
         assert not glyphs_needing_a_symbol_font(text(response)), url
 
 
-@pytest.mark.xfail(strict=True, reason="the badges' ✓ and ✗ in patient/dashboard.html and records/show.html "
-                                       "wait for their owners (and for the tests that look for them)")
 def test_the_record_badges_need_no_symbol_font(as_user, patient, carechain):
     entry = carechain.add_record(patient, patient.address, pulse(patient))
     me = as_user(patient)

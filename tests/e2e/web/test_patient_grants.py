@@ -1,6 +1,7 @@
 """A patient's access pages: giving, renewing and revoking grants, and the audit trail."""
 
 import re
+from datetime import datetime, timezone
 
 import pytest
 
@@ -121,3 +122,14 @@ def test_a_grant_is_narrowed_but_never_widened(me, people, carechain):
     emptied = me.post(f"/patient/grants/{prefix}/narrow", {"access": "read"}, prefix=prefix, follow_redirects=True)
     assert "Keep at least one category, or revoke instead" in text(emptied)
     assert [c.label for c in carechain.grant_of(me.address, prefix).categories] == ["Vitals"]
+
+
+def test_an_end_date_is_the_end_of_that_day_in_the_zone_the_page_showed(me, people, carechain):
+    """localtime.js sends the zone with the form; without it (no JavaScript) pages show UTC."""
+    next_year = datetime.now(timezone.utc).year + 1
+    for zone, offset in (("Asia/Kolkata", 5.5 * 3600), ("", 0)):
+        me.post("/patient/grants", {"provider": people.doctor.address, "categories": ["0"], "access": "read",
+                                    "days": "", "until": f"{next_year}-03-01", "time_zone": zone})
+        end = datetime(next_year, 3, 1, 23, 59, 59, tzinfo=timezone.utc).timestamp() - offset
+        assert carechain.grant_of(me.address, people.doctor.address).expires_at == end
+        carechain.revoke(me.account, people.doctor.address, rotate=False)

@@ -32,7 +32,7 @@ def tampered(carechain, people, patient):
 def test_a_tampered_record_is_marked_and_never_shown(as_user, patient, tampered, people):
     me = as_user(patient)
     dashboard = text(me.get("/patient/"))
-    assert "✗ failed" in dashboard and "(unreadable)" in dashboard
+    assert 'class="badge bad failed"' in dashboard and "(unreadable)" in dashboard
     page = me.get(f"/patient/records/{tampered.hex()}")
     assert page.status_code == 502 and "failed verification" in text(page) and "80 beats" not in text(page)
     doctor = as_user(people.doctor).get(f"/doctor/patients/{patient.address}/records/{tampered.hex()}")
