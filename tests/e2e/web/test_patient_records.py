@@ -184,3 +184,11 @@ def test_another_patients_record_or_a_malformed_id_is_not_shown(me, carechain, n
     assert me.get(f"/patient/records/{entry.digest.hex()}/file").status_code == 400
     assert me.get("/patient/records/xyz").status_code == 404
     assert me.get("/patient/records/" + "ab" * 31).status_code == 404
+
+
+def test_a_typed_measurement_time_is_read_in_the_zone_the_page_showed(me, carechain):
+    me.post("/patient/records/new/vitals", {"kind": "pulse", "value": "70", "measured_at": "2026-01-15T10:00",
+                                            "time_zone": "America/New_York"}, prefix="vitals")
+    entry = carechain.records(me.address)[0]
+    opened = carechain.read_record(me.account, me.address, entry.digest, log=False)
+    assert opened.record.resource["effectiveDateTime"] == "2026-01-15T15:00:00Z"  # 10:00 EST
