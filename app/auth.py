@@ -10,13 +10,15 @@ from flask import Blueprint, flash, g, redirect, render_template, request, send_
 
 from app import backend, throttle
 from app.accounts import log_in, log_out, login_required, role
-from app.carechain import crypto
+from app.carechain import crypto, logins
 from app.carechain.directory import provider_entry
 from app.carechain.errors import InvalidInput, UnknownAccount, WrongPassword
 from app.carechain.model import checksum
+from app.views import sentence
 from app.forms import ActionForm, BackupForm, ImportKeyForm, ImportKeystoreForm, LoginForm, SignupForm
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
+NOBODY = "0x" + "00" * 20  # the account of an unknown login name: no keystore is ever stored for it
 
 HOMES = {"admin": "admin.overview", "patient": "patient.dashboard", "doctor": "doctor.patients",
          "hospital": "hospital.overview", "none": "auth.welcome"}
@@ -32,7 +34,7 @@ def home():
 @bp.route("/signup", methods=["GET", "POST"])
 def signup():
     form = SignupForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _login_name_free(form.login_name):
         throttle.check_signup()
         try:
             account = backend.keystore().create(form.password.data)
@@ -40,12 +42,31 @@ def signup():
             form.password.errors.append(str(error))
         else:
             throttle.signed_up()
+            if form.login_name.data:
+                try:
+                    backend.login_names().claim(form.login_name.data, account.address)
+                except InvalidInput as error:  # taken by a sign-up at the same moment
+                    flash(f"Your account was created without a login name: {error}. "
+                          "Log in with its address, shown below.", "error")
             if form.kind.data != "patient":
                 backend.directory().add(provider_entry(account.address, form.name.data, form.kind.data,
                                                        crypto.public_key_of(account.key)))
             log_in(account)
             return redirect(url_for("auth.welcome"))
     return render_template("auth/signup.html", form=form), 400 if form.errors else 200
+
+
+def _login_name_free(field) -> bool:
+    """Checks a login name before anything is created; an empty one is fine (it is optional)."""
+    if not field.data:
+        return True
+    try:
+        if backend.login_names().address_of(logins.check(field.data)) is None:
+            return True
+        field.errors.append("This login name is taken: choose another.")
+    except InvalidInput as error:
+        field.errors.append(sentence(error))
+    return False
 
 
 @bp.route("/welcome", methods=["GET", "POST"])
@@ -69,6 +90,7 @@ def welcome():
             flash("Thank you. The administrator will register you; this page changes once they have.", "success")
         return redirect(url_for("auth.welcome"))
     return render_template("auth/welcome.html", form=form, provider=request_,
+                           login_name=backend.login_names().name_of(account.address),
                            public_key=crypto.public_key_of(account.key).hex()), 400 if form.errors else 200
 
 
@@ -101,20 +123,32 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            address = checksum(form.address.data.strip())
-            throttle.check_login(address)
+            address, attempts = _login_address(form.address.data)
+            throttle.check_login(attempts)
             account = backend.keystore().unlock(address, form.password.data)
         except InvalidInput as error:
             form.address.errors.append(str(error))
         except (WrongPassword, UnknownAccount):
             # Counted alike, as they take alike: neither tells whether the address has an account here.
-            throttle.login_failed(address)
-            form.password.errors.append("No account with this address and password on this server.")
+            throttle.login_failed(attempts)
+            form.password.errors.append("No account with this name or address and this password on this server.")
         else:
-            throttle.login_succeeded(address)
+            throttle.login_succeeded(attempts)
             log_in(account)
             return redirect(_local(request.args.get("next")) or url_for("auth.home"))
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
+
+
+def _login_address(given: str) -> tuple[str, str]:
+    """(the account a login names, what its failed attempts count against): an address, or a login
+    name. An unknown name stands for an account nobody has, so it costs a scrypt run and counts like
+    a wrong password, against the name itself."""
+    given = given.strip()
+    if given.lower().startswith("0x"):
+        address = checksum(given)
+        return address, address
+    address = backend.login_names().address_of(given)
+    return (address, address) if address else (NOBODY, "name:" + logins.normalized(given))
 
 
 @bp.post("/logout")

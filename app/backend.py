@@ -15,6 +15,7 @@ from app.carechain import jsonfile
 from app.carechain.directory import ProviderDirectory
 from app.carechain.flows import CareChain
 from app.carechain.keystore import Keystore
+from app.carechain.logins import LoginNames
 
 
 def get_carechain() -> CareChain:
@@ -33,6 +34,10 @@ def close_carechain(_error=None) -> None:
 
 def keystore() -> Keystore:
     return Keystore(current_app.config["CARECHAIN"].keystores)
+
+
+def login_names() -> LoginNames:
+    return LoginNames(current_app.config["CARECHAIN"].data / "logins.json")
 
 
 def directory() -> ProviderDirectory:

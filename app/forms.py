@@ -51,6 +51,9 @@ class SignupForm(FlaskForm):
     kind = RadioField("I am", default="patient", choices=choices([
         ("patient", "a patient"), ("doctor", "a doctor"), ("hospital", "a hospital")]))
     name = StringField("Name (doctors and hospitals; shown to patients)", validators=[Length(max=80)])
+    login_name = StringField("Login name or e-mail address", validators=[Optional(), Length(max=64)],
+                             description="What you will log in with, instead of your account's address. "
+                                         "Only this server knows it.")
     password = _password()
     confirm = _repeat()
 
@@ -65,7 +68,7 @@ class BackupForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    address = StringField("Account address", validators=[DataRequired(), Length(max=42)])
+    address = StringField("Login name, e-mail or account address", validators=[DataRequired(), Length(max=64)])
     password = PasswordField("Password", validators=[DataRequired()])
 
 

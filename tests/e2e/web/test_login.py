@@ -36,8 +36,8 @@ def test_log_in_with_address_and_password_then_log_out_forgets_the_key(visitor, 
 def test_wrong_password_unknown_account_and_bad_addresses_are_refused(visitor, stack):
     account = keystore_account(stack)
     cases = [
-        (account.address, "wrong password", "No account with this address and password"),
-        (Account.create().address, PASSWORD, "No account with this address and password"),
+        (account.address, "wrong password", "No account with this name or address and this password"),
+        (Account.create().address, PASSWORD, "No account with this name or address and this password"),
         ("0x1234", PASSWORD, "is not a valid address"),
         (account.address[:2] + account.address[2:].swapcase(), PASSWORD, "wrong checksum"),
     ]

@@ -109,7 +109,7 @@ def test_an_unknown_address_costs_the_same_scrypt_run_as_a_known_one(app, accoun
     unknown, unknown_response = timed(Account.create().address)
     assert known_response.status_code == unknown_response.status_code == 400
     for response in (known_response, unknown_response):
-        assert "No account with this address and password" in text(response)
+        assert "No account with this name or address and this password" in text(response)
     assert known > scrypt / 2 and unknown > scrypt / 2, (scrypt, known, unknown)
 
 
