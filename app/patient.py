@@ -4,7 +4,7 @@ records the patient already decrypted are kept, in the session's memory."""
 
 import re
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from app import backend
 from app.accounts import display_name, roles_required, short_address
@@ -300,10 +300,24 @@ def _grants_page(form: GrantForm, status: int = 200):
         "patient/grants.html", form=form, now=now, action_form=ActionForm(),
         pending_rotation=carechain.pending_rotation(g.user.account.address),
         active=[view for view in views if view.active(now)], expired=[view for view in views if not view.active(now)],
-        renew_forms={view.grantee: RenewForm(prefix=view.grantee, formdata=None) for view in views},
-        revoke_forms={view.grantee: RevokeForm(prefix=view.grantee, formdata=None) for view in views},
-        narrow_forms={view.grantee: _narrow_form(view) for view in views},
     ), status
+
+
+@bp.get("/grants/<grantee>/change")
+def grant_changes(grantee):
+    """One grant's renew, narrow and revoke forms: a page of their own, so the list of grants stays
+    light however many there are."""
+    carechain = backend.get_carechain()
+    try:
+        view = carechain.grant_of(g.user.account.address, grantee)
+    except InvalidInput:
+        abort(404)
+    if view.expires_at == 0:
+        flash("There is no grant for this provider.", "error")
+        return redirect(url_for("patient.grants"))
+    return render_template("patient/grant.html", view=view, now=carechain.now(),
+                           renew=RenewForm(prefix=view.grantee, formdata=None),
+                           narrow=_narrow_form(view), revoke=RevokeForm(prefix=view.grantee, formdata=None))
 
 
 def _narrow_form(view) -> NarrowForm:

@@ -80,8 +80,8 @@ def test_grant_read_expire_and_revoke(open_browser, logins, carechain):
     doctor.wait_for_selector("text=Heart rate: 72 beats/minute")
 
     patient.click("nav >> text=Access")
-    patient.click(f"article[data-grantee='{logins.doctor.address}'] summary")
-    patient.click(f"article[data-grantee='{logins.doctor.address}'] button:has-text('Revoke access')")
+    patient.click(f"article[data-grantee='{logins.doctor.address}'] >> text=Renew, narrow or revoke")
+    patient.click("button:has-text('Revoke access')")
     patient.wait_for_selector("text=can no longer read your records")
     doctor.goto(record_url)
     assert doctor.is_visible("h1:has-text('No access')")

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from tests.e2e.helpers import text
 
 FUZZ = settings(max_examples=25, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                       HealthCheck.data_too_large])
 ANSWERS = {200, 302, 400, 403, 404, 413}
 texts = st.text(max_size=80)
 numbers = st.one_of(st.integers(-10**6, 10**6).map(str), st.floats(allow_nan=True).map(str), texts)

@@ -73,7 +73,7 @@ def test_revoking_a_hospital_names_its_doctors_own_grants(as_user, carechain, pe
 def test_rotation_is_the_default_on_revoke(as_user, carechain, people, patient):
     carechain.add_record(patient, patient.address, pulse(patient))
     carechain.grant(patient, people.doctor.address, [Category.VITALS], False, days_from_now(carechain, 3))
-    page = text(as_user(patient).get("/patient/grants"))
+    page = text(as_user(patient).get(f"/patient/grants/{people.doctor.address}/change"))
     (checkbox,) = re.findall(rf'<input[^>]*name="{people.doctor.address}-rotate"[^>]*>', page)
     assert "checked" in checkbox
 

@@ -133,3 +133,17 @@ def test_an_end_date_is_the_end_of_that_day_in_the_zone_the_page_showed(me, peop
         end = datetime(next_year, 3, 1, 23, 59, 59, tzinfo=timezone.utc).timestamp() - offset
         assert carechain.grant_of(me.address, people.doctor.address).expires_at == end
         carechain.revoke(me.account, people.doctor.address, rotate=False)
+
+
+def test_each_grant_is_changed_from_a_page_of_its_own(me, people, carechain):
+    carechain.grant(me.account, people.doctor.address, [0, 1], True, days_from_now(carechain, 3))
+    listing = text(me.get("/patient/grants"))
+    assert f"/patient/grants/{people.doctor.address}/change" in listing and "-days" not in listing  # no forms per grant
+    page = text(me.get(f"/patient/grants/{people.doctor.address}/change"))
+    for action in ("renew", "narrow", "revoke"):
+        assert f"/patient/grants/{people.doctor.address}/{action}" in page
+    assert re.search(rf'name="{people.doctor.address}-categories"[^>]*value="1"[^>]*checked|'
+                     rf'checked[^>]*name="{people.doctor.address}-categories"[^>]*value="1"', page)
+    assert me.get("/patient/grants/not-an-address/change").status_code == 404
+    missing = me.get(f"/patient/grants/{people.colleague.address}/change", follow_redirects=True)
+    assert "There is no grant for this provider" in text(missing)
