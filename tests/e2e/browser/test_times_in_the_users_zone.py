@@ -67,9 +67,11 @@ def test_times_follow_the_browser_then_the_chosen_zone_on_every_page(watched_bro
     assert_times_shown_in(page, "America/New_York")
     # The forms with a date field say which zone it is typed in, under their own prefix.
     assert page.input_value("form[action='/patient/grants'] input[name=time_zone]") == "America/New_York"
+    screenshot(page, "local-times-grants")
+    page.click("text=Renew, narrow or revoke")  # a grant's own page, with its renew form
+    assert_times_shown_in(page, "America/New_York")
     renew = page.locator("input[type=hidden][name$='-time_zone']")
     assert renew.count() == 1 and renew.input_value() == "America/New_York"
-    screenshot(page, "local-times-grants")
 
     page.click("nav >> text=Audit trail")
     assert_times_shown_in(page, "America/New_York")
