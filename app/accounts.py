@@ -78,12 +78,10 @@ def log_out() -> None:
 def role() -> str:
     """admin (the deployer), patient, doctor, hospital, or none (not registered yet); per request."""
     if "role" not in g:
-        carechain = get_carechain()
-        address = g.user.account.address
-        if address == carechain.chain.admin:
+        is_admin, participant = get_carechain().standing(g.user.account.address)
+        if is_admin:
             g.role = "admin"
         else:
-            participant = carechain.participant(address)
             g.participant = participant
             g.role = participant.role if participant else "none"
     return g.role

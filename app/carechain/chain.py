@@ -5,7 +5,6 @@ The deployment manifest (written by scripts/deploy.py) names the chain id, the a
 and the hash of the runtime code; `Chain` refuses a chain on which these do not hold.
 """
 
-import functools
 import json
 import logging
 import time
@@ -99,12 +98,6 @@ class Chain:
     @property
     def address(self) -> str:
         return self.contract.address
-
-    @functools.cached_property
-    def admin(self) -> str:
-        """The consortium administrator: the contract's owner now (the role can be handed on),
-        not the deployer the manifest names."""
-        return self.call("owner")
 
     def check_deployment(self, cached: bool = False) -> None:
         """Refuses a chain with another id, or without the manifest's contract code. The full check

@@ -38,6 +38,13 @@ class RegistryFlows:
         address = checksum(address)
         return Participant.of(address, self.chain.call("participantOf", address))
 
+    def standing(self, address: str) -> tuple[bool, Participant | None]:
+        """Whether `address` is the consortium admin (the contract's owner now: the role can be
+        handed on), and its participant entry; one batch request, as every page asks both."""
+        address = checksum(address)
+        owner, stored = self.chain.call_many([("owner", ()), ("participantOf", (address,))])
+        return owner == address, Participant.of(address, stored)
+
     def role_of(self, address: str) -> str:
         """An account's role ("none" if unregistered). A role never changes once registered, so the
         event index answers as it stands, and only an account it does not know is asked on chain."""
