@@ -52,6 +52,11 @@ class AlertRegister:
         with self._lock:
             self._db.execute("INSERT OR IGNORE INTO alerts VALUES (?, ?, ?)", (patient, bytes(digest), raised_at))
 
+    def has(self, patient: str, digest: bytes) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM alerts WHERE patient = ? AND digest = ?",
+                                    (patient, bytes(digest))).fetchone() is not None
+
     def of(self, patients: list[str], limit: int = 100) -> list[tuple[str, bytes, int]]:
         """(patient, digest, raised_at) of the newest `limit` alerts of `patients`, newest first."""
         marks = ",".join("?" * len(patients)) or "NULL"
@@ -120,7 +125,8 @@ class AlertFlows:
     def alerts(self, reader: LocalAccount, limit: int = 50) -> list[Alert]:
         """The newest alerts `reader` sees, opened (a provider's reads logged on chain, one
         transaction per patient); alerts whose record cannot be opened are left out."""
-        registered = self.alert_register.of(self.alert_patients(reader.address), limit)
+        patients = self.alert_patients(reader.address)  # catches the event index up
+        registered = self.alert_register.of(patients, limit)
         found = []
         for patient in dict.fromkeys(patient for patient, _, _ in registered):
             digests = [bytes(digest) for p, digest, _ in registered if p == patient]
@@ -129,14 +135,14 @@ class AlertFlows:
                 opened = self.read_records(reader, patient, digests)
             except (AccessDenied, IntegrityError, InvalidInput):
                 continue
-            acknowledgements = self.indexed().acknowledgements(patient)
+            acknowledgements = self.index.acknowledgements(patient)
             found += [_alert(record, risk, raised[record.entry.digest], acknowledgements.get(record.entry.digest, []))
                       for record in opened if (risk := _risk_assessment(record.record.resource))]
         return sorted(found, key=lambda alert: alert.raised_at, reverse=True)
 
     def acknowledge_alert(self, doctor: LocalAccount, patient: str, digest: bytes) -> None:
         patient = checksum(patient)
-        if not any(bytes(d) == bytes(digest) for _, d, _ in self.alert_register.of([patient], limit=1_000_000)):
+        if not self.alert_register.has(patient, digest):
             raise InvalidInput("there is no such alert")
         self.chain.transact(doctor, "acknowledgeAlert", patient, bytes(digest))
 
@@ -151,10 +157,8 @@ def _risk_assessment(resource: dict) -> dict | None:
 
 
 def _alert(opened, resource: dict, raised_at: int, acknowledgements) -> Alert:
-    prediction = resource.get("prediction", [{}])[0]
-    risk = [coding.get("code") for coding in prediction.get("qualitativeRisk", {}).get("coding", [])]
-    level = "emergency" if "high" in risk else "urgent"
-    summary = prediction.get("rationale") or opened.record.title
+    level, rationale = early_warning.alert_level(resource)
+    summary = rationale or opened.record.title
     notes = tuple(note["text"] for note in resource.get("note", []))
     return Alert(opened.entry.patient, opened.entry, raised_at, summary, level, notes, resource.get("mitigation", ""),
                  tuple(acknowledgements))

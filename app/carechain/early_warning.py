@@ -272,6 +272,14 @@ def risk_assessment(patient: str, score: Score, assessed_at: int, basis: Iterabl
     }
 
 
+def alert_level(risk: dict) -> tuple[str, str]:
+    """("urgent" or "emergency", the rationale) of a RiskAssessment `risk_assessment` built: its
+    qualitative risk is high for an emergency response only."""
+    prediction = risk.get("prediction", [{}])[0]
+    codes = [coding.get("code") for coding in prediction.get("qualitativeRisk", {}).get("coding", [])]
+    return "emergency" if "high" in codes else "urgent", prediction.get("rationale", "")
+
+
 def _scored(name: str, value, decimals: int, bands: tuple, unit_format: str) -> tuple[Decimal, int, str]:
     charted = _charted(value, decimals, name)
     return charted, _band(bands, charted), f"{name} {unit_format.format(charted)}"

@@ -158,14 +158,8 @@ class ReadingFlows:
             + [("grantOf", (patient, grantee)) for grantee in participant.grantees])
         reads, writes, grants = answers[:len(categories)], answers[len(categories):2 * len(categories)], \
             answers[2 * len(categories):]
-        now = int(time.time())
-
-        def live(category: Category, write: bool) -> bool:
-            return any(expires_at > now and mask >> category & 1 and (can_write or not write)
-                       for expires_at, mask, can_write in grants)
-
-        return ({category for category, allowed in zip(categories, reads) if allowed and live(category, False)},
-                {category for category, allowed in zip(categories, writes) if allowed and live(category, True)})
+        return ({category for category, may in zip(categories, reads) if may and _live(grants, category, False)},
+                {category for category, may in zip(categories, writes) if may and _live(grants, category, True)})
 
     def access_problem(self, patient: str, account: str, category: Category, write: bool = False) -> str | None:
         """None if `account` may read (or write) `category` of the patient's records now, else why not.
@@ -179,11 +173,7 @@ class ReadingFlows:
         allowed, *grants = self.chain.call_many(
             [("canWrite" if write else "canAccess", (patient, participant.address, int(category)))]
             + [("grantOf", (patient, grantee)) for grantee in participant.grantees])
-        # The chain allowing it means its latest block is before the expiry, so the wall clock
-        # alone decides whether the second has passed meanwhile.
-        now = int(time.time())
-        if allowed and any(expires_at > now and mask >> category & 1 and (can_write or not write)
-                           for expires_at, mask, can_write in grants):
+        if allowed and _live(grants, category, write):
             return None
         return self._refusal(patient, participant, category, write)
 
@@ -224,6 +214,16 @@ class ReadingFlows:
         if write:
             return f"this patient's grant lets you read {label} records, not add them"
         return "the chain does not grant you this access"
+
+
+def _live(grants, category: Category, write: bool) -> bool:
+    """Whether one of `grants` ((expiresAt, categories, canWrite) as grantOf returns them) covers
+    `category` (with the write right, if `write`) by the wall clock. The chain allowing the access
+    means its latest block is before the expiry, so the wall clock alone decides whether the second
+    has passed meanwhile: an idle chain's clock stands still."""
+    now = int(time.time())
+    return any(expires_at > now and mask >> category & 1 and (can_write or not write)
+               for expires_at, mask, can_write in grants)
 
 
 def _when(second: int) -> str:

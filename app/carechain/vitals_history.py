@@ -153,10 +153,8 @@ def _text(value, unit: str) -> str:
 
 
 def _alert(resource: dict) -> tuple[int, str, str]:
-    prediction = resource.get("prediction", [{}])[0]
-    risk = [coding.get("code") for coding in prediction.get("qualitativeRisk", {}).get("coding", [])]
-    return (parse_time(resource.get("occurrenceDateTime"), "occurrenceDateTime"),
-            "emergency" if "high" in risk else "urgent", prediction.get("rationale", "alert"))
+    level, rationale = early_warning.alert_level(resource)
+    return parse_time(resource.get("occurrenceDateTime"), "occurrenceDateTime"), level, rationale or "alert"
 
 
 def _code(interpretation) -> str | None:
