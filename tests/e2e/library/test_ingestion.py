@@ -13,6 +13,7 @@ from app.carechain.errors import InvalidInput
 from app.carechain.ingest import Replayed, Unauthorized
 from app.carechain.records import Category
 from tests.e2e.helpers import days_from_now
+from tests.e2e.library.test_concurrency import at_once, connections
 
 WINDOW = 15 * 60
 
@@ -203,3 +204,18 @@ def test_a_device_paired_for_spo2_scale_2_scores_on_it(carechain, people, patien
     # 89% on air: target range on scale 2 (scores 0), 3 points on scale 1
     result = device.send(complete_set(now - 10, spo2=89), now=now)
     assert result.score.startswith("NEWS2 0") and result.alert is None
+
+
+def test_one_batch_sent_twice_at_once_is_taken_once(carechain, stack, device):
+    """A device retrying while its first try is still in flight: separate connections, as two web
+    requests have; one is accepted, the other refused as replayed, and nothing counts twice."""
+    now = int(time.time())
+    body, signature = _signed(device, 1, now)
+    clients = connections(stack, 2)
+    try:
+        outcomes = at_once([lambda c=c: c.ingest(device.credential.secret, body, signature, now) for c in clients])
+    finally:
+        for client in clients:
+            client.close()
+    assert sorted(type(outcome).__name__ for outcome in outcomes) == ["IngestResult", "Replayed"]
+    assert carechain.devices(device.credential.patient)[0].accepted == 1
