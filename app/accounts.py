@@ -24,6 +24,9 @@ class Unlocked:
     # Summaries of records this user decrypted (title, verification), so lists need not decrypt
     # again; memory only, gone with the session.
     summaries: dict = field(default_factory=dict)
+    # patient -> when (monotonic) this provider's listing of the patient's records was last logged
+    # on chain: one logged listing per visit (see doctor.py).
+    listed: dict = field(default_factory=dict)
 
 
 class Keyring:

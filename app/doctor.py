@@ -3,19 +3,22 @@ records in scope, reading a record (logged on chain for the patient), writing si
 Every page asks the chain again, so access ends on the page the moment a grant expires or is
 revoked."""
 
-from flask import Blueprint, abort, g, redirect, render_template, url_for
+import time
+
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from app import backend
 from app.accounts import roles_required
 from app.carechain.errors import AccessDenied, InvalidInput
 from app.carechain.model import checksum
 from app.carechain.records import Category
-from app.forms import RECORD_FORMS
+from app.forms import RECORD_FORMS, RecordFilterForm
 from app.record_pages import add_record, digest_from, record_forms, send_attachment, show_record
 
 bp = Blueprint("doctor", __name__, url_prefix="/doctor")
 
 RECORD_KINDS = ["vitals", "diagnosis", "prescription", "document", "fhir"]
+VISIT = 30 * 60  # seconds: browsing one patient's list for longer logs the listing again
 
 
 @bp.before_request
@@ -35,17 +38,18 @@ def patients():
 
 @bp.get("/patients/<patient>")
 def patient(patient):
+    """The patient's records in scope, with titles and clinical dates, filtered and sorted as
+    asked. The listing is logged on chain once per visit (VISIT), where the patient sees it."""
     patient = _patient(patient)
-    carechain = backend.get_carechain()
-    me = g.user.account.address
-    readable, writable = carechain.access_scope(patient, me)
-    if not readable:
-        raise AccessDenied(carechain.access_problem(patient, me, next(iter(Category)))
-                           or "this patient has not granted you access, or has revoked it")
-    entries = [entry for entry in carechain.all_records(patient) if entry.category in readable]
-    readable, writable = sorted(readable), sorted(writable)
-    return render_template("doctor/patient.html", patient=patient, entries=list(reversed(entries)),
-                           readable=readable, writable=writable)
+    last_logged = g.user.listed.get(patient)
+    new_visit = last_logged is None or time.monotonic() - last_logged >= VISIT
+    listing = backend.get_carechain().list_records(g.user.account, patient, log=new_visit)
+    if new_visit:
+        g.user.listed[patient] = time.monotonic()
+    filters = RecordFilterForm(formdata=request.args)
+    rows = filters.query().select(listing.records)
+    return render_template("doctor/patient.html", patient=patient, rows=rows, total=len(listing.records),
+                           filters=filters, readable=sorted(listing.readable), writable=sorted(listing.writable))
 
 
 @bp.get("/patients/<patient>/records/<digest>")

@@ -22,6 +22,7 @@ from app.carechain import fhir_rules, records, vitals
 from app.carechain.errors import InvalidInput
 from app.carechain.keystore import MIN_PASSWORD_LENGTH
 from app.carechain.records import Category
+from app.carechain.summaries import RecordQuery
 
 MAX_GRANT_DAYS = 3650  # the contract's ten-year limit
 
@@ -265,6 +266,28 @@ def expiry(days: int | None, until, now: int, zone: tzinfo = timezone.utc) -> in
     if end > now + MAX_GRANT_DAYS * 86400:
         raise InvalidInput("access can be granted for at most ten years")
     return end
+
+
+class RecordFilterForm(FlaskForm):
+    """A records list's filters, sent in the URL (a GET form changes nothing, so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    text = StringField("Title contains", validators=[Optional(), Length(max=100)])
+    category = SelectField("Category", default="", choices=choices([("", "All categories")]) + CATEGORY_CHOICES)
+    since = DateField("From", validators=[Optional()])
+    until = DateField("To", validators=[Optional()])
+    order = SelectField("Order", default="newest", choices=choices([("newest", "Newest first"),
+                                                                     ("oldest", "Oldest first")]))
+
+    def query(self) -> RecordQuery:
+        """The filters as a library query. An invalid field (a malformed date) keeps its error to
+        show beside it and filters nothing."""
+        self.validate()
+        valid = {name: None if field.errors else field.data for name, field in self._fields.items()}
+        return RecordQuery(Category(int(valid["category"])) if valid["category"] else None, valid["since"],
+                           valid["until"], valid["text"] or "", valid["order"] == "oldest")
 
 
 class DeviceForm(FlaskForm):

@@ -349,6 +349,9 @@ def _describe(event, numbers: dict) -> str:
         return f"a device was paired ({short_address(details['device'])}); it may add your vitals"
     if event.kind == "device revoked":
         return f"the device {short_address(details['device'])} was revoked"
+    if event.kind == "listed":
+        return (f"{display_name(event.actor)} listed your {_labels(details['categories'])} records "
+                "(their titles and dates, not their contents)")
     record = f"record #{numbers.get(details['digest'], '?')}"
     if event.kind == "alert acknowledged":
         return f"the alert in {record} was acknowledged by {display_name(event.actor)}"

@@ -35,6 +35,15 @@ def time_element(second: int | None) -> Markup:
     return _time_element(datetime.fromtimestamp(second, timezone.utc))
 
 
+def clinical_date(summary) -> Markup:
+    """When a record's content happened (summaries.Summary): a time as `when` shows it, or a FHIR
+    date as precise as it was given ("02 Oct 2026", "Oct 2026", "2026"), which needs no zone."""
+    if summary.has_time:
+        return time_element(summary.moment)
+    moment = datetime.fromtimestamp(summary.moment, timezone.utc)
+    return Markup("{}").format(moment.strftime(("%Y", "%b %Y", "%d %b %Y")[summary.clinical_date.count("-")]))
+
+
 # Times inside messages written in Python (flashes that use when(), the library's refusals such
 # as "expired on 2026-11-23 14:05 UTC"), with the format that reads each.
 TIMES_IN_TEXT = [(re.compile(r"\b\d{2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC\b"), WHEN_FORMAT),
@@ -99,6 +108,7 @@ SECURITY_HEADERS = {
 def init_app(app: Flask) -> None:
     app.add_template_filter(time_element, "when")
     app.add_template_filter(local_times)
+    app.add_template_filter(clinical_date)
     app.add_template_filter(duration)
     app.add_template_filter(size)
     app.add_template_filter(display_name, "who")

@@ -44,12 +44,19 @@ abstract contract RecordIndex is AccessGrants {
     /// @notice `reader` read the record `digest` of `patient`.
     event RecordRead(address indexed patient, address indexed reader, bytes32 indexed digest);
 
+    /// @notice `reader` listed the titles and dates of the records of `patient` in `categories`
+    /// (a bit mask of categories), without opening them.
+    event RecordsListed(address indexed patient, address indexed reader, uint32 categories);
+
     /// @notice `doctor` acknowledged the early-warning alert `digest` of `patient`.
     event AlertAcknowledged(address indexed patient, bytes32 indexed digest, address indexed doctor);
 
     /// @notice `patient` flagged its record `digest` as disputed (`disputed` true) or withdrew the
     /// dispute (false).
     event RecordDisputed(address indexed patient, bytes32 indexed digest, bool disputed);
+
+    /// @dev `reader` may not list the records of `patient` in `categories` (none, or one not covered).
+    error RecordIndexUnauthorizedListing(address patient, address reader, uint32 categories);
 
     /// @dev The zero digest is not a record.
     error RecordIndexEmptyDigest();
@@ -131,6 +138,24 @@ abstract contract RecordIndex is AccessGrants {
         for (uint256 i = 0; i < digests.length; ++i) {
             _logRead(patient, digests[i]);
         }
+    }
+
+    /**
+     * @notice Logs on chain that the caller listed the titles and clinical dates of the records of
+     * `patient` in `categories`, for the patient's audit trail; it changes no state. A list is not
+     * a read: the records' contents stay unopened, and each opening is logged by {logRead}.
+     * Callable by a provider whose grant covers every category listed, as for {logRead}.
+     * @param patient The patient whose records were listed.
+     * @param categories A non-empty bit mask of the categories listed.
+     */
+    function logListing(address patient, uint32 categories) external {
+        if (categories == 0) revert RecordIndexUnauthorizedListing(patient, msg.sender, categories);
+        for (uint8 category = 0; categories >> category != 0; ++category) {
+            if ((categories >> category) & 1 == 1 && !_mayLogRead(patient, msg.sender, category)) {
+                revert RecordIndexUnauthorizedListing(patient, msg.sender, categories);
+            }
+        }
+        emit RecordsListed(patient, msg.sender, categories);
     }
 
     /**

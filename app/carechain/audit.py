@@ -1,5 +1,5 @@
-"""The patient's audit trail: grants, records, disputes, reads, devices and acknowledged alerts from
-the contract's events, paged back through the whole history and filtered by kind.
+"""The patient's audit trail: grants, records, disputes, reads and listings, devices and acknowledged
+alerts from the contract's events, paged back through the whole history and filtered by kind.
 """
 
 from collections.abc import Iterable
@@ -13,13 +13,13 @@ AUDIT_KINDS = {  # event name -> kind of audit event
     "AccessGranted": "granted", "AccessRenewed": "renewed", "AccessNarrowed": "narrowed", "AccessRevoked": "revoked",
     "RecordAdded": "record added", "RecordSuperseded": "record replaced", "RecordDisputed": "record disputed",
     "RecordRead": "read", "DeviceAuthorized": "device paired", "DeviceRevoked": "device revoked",
-    "AlertAcknowledged": "alert acknowledged",
+    "AlertAcknowledged": "alert acknowledged", "RecordsListed": "listed",
 }
 DISPUTE_WITHDRAWN = "dispute withdrawn"  # the kind of a RecordDisputed event with `disputed` false
 AUDIT_FILTERS = {  # what the audit trail can be narrowed to: kinds of events
     "grants": ("AccessGranted", "AccessRenewed", "AccessNarrowed", "AccessRevoked"),
     "records": ("RecordAdded", "RecordSuperseded", "RecordDisputed"),
-    "reads": ("RecordRead",),
+    "reads": ("RecordRead", "RecordsListed"),
     "devices": ("DeviceAuthorized", "DeviceRevoked", "AlertAcknowledged"),
 }
 

@@ -4,6 +4,8 @@
   its patient and metadata.
 - Key wrapping: ECIES on secp256k1 (the participants' Ethereum keys): ECDH with an ephemeral key,
   HKDF-SHA256, AES-256-GCM, the recipient's address as associated data.
+- Summaries (a record's title and clinical date, for lists): AES-256-GCM under a key derived
+  from the record key, with the same associated data, so a list decrypts them without the body.
 - Authorship: EIP-712 signatures over (patient, author, category, createdAt, contentHash).
 
 Keys, nonces and ephemeral keys are derived with HKDF from the author's private key and the
@@ -59,6 +61,12 @@ class RecordSecrets:
 def derived_secret(private_key: bytes, label: bytes) -> bytes:
     """A 32-byte secret only the holder of `private_key` can derive, one per label."""
     return hkdf(private_key, b"carechain/v1/secret|" + label, 32)
+
+
+def summary_key(record_key: bytes) -> bytes:
+    """The key that seals a record's summary (title, clinical date) beside its body. A key of its
+    own, so the summary may share the record's nonce; whoever holds the record key derives it."""
+    return hkdf(record_key, b"carechain/v2/summary", KEY_SIZE)
 
 
 def seal(key: bytes, nonce: bytes, plaintext: bytes, associated_data: bytes) -> bytes:

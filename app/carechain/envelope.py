@@ -5,9 +5,11 @@ A record envelope is
     "CCR" | version (1 byte) | header length (4 bytes, big-endian) | header | ciphertext
 
 The header is canonical JSON (sorted keys, no spaces): patient, author, category, createdAt,
-nonce, and `keys`, the record key wrapped for each recipient address. Everything in the header
-but `keys` is the AES-GCM associated data, so the ciphertext opens only under the header it was
-written with. The ciphertext seals the payload
+nonce, `keys`, the record key wrapped for each recipient address, and (from version 2) `summary`,
+the record's title and clinical date sealed under a key derived from the record key, which a list
+opens without fetching past the header. Everything in the header but `keys` and `summary` is the
+AES-GCM associated data of both, so neither opens under another header. Version 1 envelopes (no
+summary) are still read. The ciphertext seals the payload
 
     signature (65 bytes) | body;   body = resource length (4 bytes) | FHIR JSON | attachment
 
@@ -27,11 +29,13 @@ from eth_utils import is_checksum_address
 from app.carechain.errors import IntegrityError
 
 MAGIC = b"CCR"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)  # version 1: no summary
 PREFIX = struct.Struct(">3sBI")
 SIGNATURE_SIZE = 65
 MAX_HEADER_SIZE = 4 << 20  # room for thousands of recipients; bounds what a reader accepts
 BUNDLE_FORMAT = "carechain/key-bundle"
+BUNDLE_VERSION = 1
 
 
 def canonical_json(value) -> bytes:
@@ -46,6 +50,8 @@ class Header:
     created_at: int
     nonce: bytes
     keys: dict  # checksum address -> wrapped key (see crypto.wrap_key)
+    summary: bytes = b""  # the sealed summary (see crypto.summary_key); empty in version 1
+    version: int = VERSION
 
     def _fields(self) -> dict:
         return {
@@ -57,13 +63,13 @@ class Header:
         }
 
     def associated_data(self) -> bytes:
-        return MAGIC + bytes([VERSION]) + canonical_json(self._fields())
+        return MAGIC + bytes([self.version]) + canonical_json(self._fields())
 
     def to_bytes(self) -> bytes:
-        return canonical_json({**self._fields(), "keys": self.keys})
+        return canonical_json({**self._fields(), "keys": self.keys, "summary": self.summary.hex()})
 
     @classmethod
-    def from_bytes(cls, raw: bytes) -> "Header":
+    def from_bytes(cls, raw: bytes, version: int = VERSION) -> "Header":
         try:
             fields = json.loads(raw)
             header = cls(
@@ -73,6 +79,8 @@ class Header:
                 created_at=fields["createdAt"],
                 nonce=bytes.fromhex(fields["nonce"]),
                 keys=fields["keys"],
+                summary=bytes.fromhex(fields["summary"]) if version >= 2 else b"",
+                version=version,
             )
         except (ValueError, KeyError, TypeError) as error:
             raise IntegrityError(f"the record envelope's header is damaged ({error})") from None
@@ -90,6 +98,7 @@ class Header:
             and len(self.nonce) == 12
             and isinstance(self.keys, dict)
             and all(is_checksum_address(address) and isinstance(key, dict) for address, key in self.keys.items())
+            and (self.version == 1 or len(self.summary) > 16)  # a version 2 summary holds at least a GCM tag
         )
         if not valid:
             raise IntegrityError("the record envelope's header has invalid fields")
@@ -97,28 +106,33 @@ class Header:
 
 def encode(header: Header, ciphertext: bytes) -> bytes:
     raw = header.to_bytes()
-    return PREFIX.pack(MAGIC, VERSION, len(raw)) + raw + ciphertext
+    return PREFIX.pack(MAGIC, header.version, len(raw)) + raw + ciphertext
 
 
 def header_end(prefix: bytes) -> int:
     """How many leading bytes of an envelope hold its header, from its first PREFIX.size bytes."""
-    if len(prefix) < PREFIX.size:
+    return PREFIX.size + _prefix(prefix)[1]
+
+
+def _prefix(data: bytes) -> tuple[int, int]:
+    """(version, header length) of an envelope, from its first PREFIX.size bytes."""
+    if len(data) < PREFIX.size:
         raise IntegrityError("the stored object is too short to be a record envelope")
-    magic, version, length = PREFIX.unpack_from(prefix)
+    magic, version, length = PREFIX.unpack_from(data)
     if magic != MAGIC:
         raise IntegrityError("the stored object is not a CareChain record envelope")
-    if version != VERSION:
+    if version not in READABLE_VERSIONS:
         raise IntegrityError(f"record envelope version {version} is not supported (this is version {VERSION})")
     if length > MAX_HEADER_SIZE:
         raise IntegrityError("the record envelope's header is implausibly large")
-    return PREFIX.size + length
+    return version, length
 
 
 def decode_header(data: bytes) -> Header:
-    end = header_end(data)
-    if len(data) < end:
+    version, length = _prefix(data)
+    if len(data) < PREFIX.size + length:
         raise IntegrityError("the record envelope is cut short")
-    return Header.from_bytes(data[PREFIX.size : end])
+    return Header.from_bytes(data[PREFIX.size : PREFIX.size + length], version)
 
 
 def decode(data: bytes) -> tuple[Header, bytes]:
@@ -148,14 +162,14 @@ def unpack_payload(payload: bytes) -> tuple[bytes, bytes, bytes, bytes]:
 
 
 def encode_bundle(patient: str, keys: dict) -> bytes:
-    return canonical_json({"format": BUNDLE_FORMAT, "version": VERSION, "patient": patient, "keys": keys})
+    return canonical_json({"format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "patient": patient, "keys": keys})
 
 
 def decode_bundle(data: bytes) -> tuple[str, dict]:
     """Returns (patient, {digest hex: {recipient: wrapped key}})."""
     try:
         bundle = json.loads(data)
-        if bundle["format"] != BUNDLE_FORMAT or bundle["version"] != VERSION:
+        if bundle["format"] != BUNDLE_FORMAT or bundle["version"] != BUNDLE_VERSION:
             raise ValueError("unknown format or version")
         patient, keys = bundle["patient"], bundle["keys"]
         if not isinstance(keys, dict) or not all(isinstance(v, dict) for v in keys.values()):

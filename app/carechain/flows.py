@@ -1,6 +1,6 @@
 """Every flow of the product as one call: `CareChain` combines the flows of registry.py, storage.py,
-reading.py, grants.py, rotation.py, audit.py, devices.py, ingest.py, alerts.py and vitals_history.py
-over one connection to the chain and the IPFS node.
+reading.py, summaries.py, grants.py, rotation.py, audit.py, devices.py, ingest.py, alerts.py and
+vitals_history.py over one connection to the chain and the IPFS node.
 The web app is a thin layer over this class.
 """
 
@@ -21,11 +21,12 @@ from app.carechain.registry import RegistryFlows
 from app.carechain.rotation import RotationFlows, RotationJournal
 from app.carechain.settings import Settings
 from app.carechain.storage import StorageFlows
+from app.carechain.summaries import SummaryFlows
 from app.carechain.vitals_history import VitalsHistoryFlows
 
 
 class CareChain(RegistryFlows, StorageFlows, ReadingFlows, GrantFlows, RotationFlows, AuditFlows, DeviceFlows,
-                IngestFlows, AlertFlows, VitalsHistoryFlows):
+                IngestFlows, AlertFlows, VitalsHistoryFlows, SummaryFlows):
     """Every flow of the product as one call on one object; each concern lives in its own module."""
 
     def __init__(self, chain: Chain, store: IpfsStore, index: EventIndex, journal: RotationJournal,

@@ -12,6 +12,7 @@ from app.carechain import crypto, envelope
 from app.carechain.errors import AccessDenied, IntegrityError, InvalidInput, TransactionFailed
 from app.carechain.model import ZERO_ADDRESS, OpenedRecord, Participant, RecordEntry, checksum
 from app.carechain.records import Category, Record
+from app.carechain.summaries import Summary, open_summary
 
 HEADER_READ = 8192  # first read of an envelope: its header, for most records
 
@@ -58,6 +59,8 @@ class ReadingFlows:
             raise IntegrityError(f"the decrypted record is not valid: {error}") from None
         if record.category != header.category:
             raise IntegrityError("the record's content does not belong to its category")
+        if header.summary and open_summary(key, header) != Summary.of(record):
+            raise IntegrityError("the record's title or clinical date in lists does not match its content")
         return OpenedRecord(entry, record, header.author, author_role)
 
     def _readable_entries(self, patient: str, digests: list[bytes], reader: str) -> list[RecordEntry]:

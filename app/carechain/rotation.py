@@ -20,6 +20,7 @@ from app.carechain.errors import IntegrityError
 from app.carechain.locks import named_lock
 from app.carechain.model import RecordEntry, checksum
 from app.carechain.records import Category, categories_in, categories_mask
+from app.carechain.summaries import Summary, open_summary
 
 
 @dataclass(frozen=True)
@@ -109,12 +110,12 @@ class RotationFlows:
                         self.store.unpin(entry.digest)  # an interrupted run indexed the successor, not this unpin
                     continue
                 try:
-                    fields, payload = self._open_as_patient(patient, entry)
+                    fields, payload, summary = self._open_as_patient(patient, entry)
                 except IntegrityError:
                     skipped.append(entry)
                     continue
                 data = self._encrypt(patient.key, b"rotation|" + entry.digest, fields, payload,
-                                     readers[entry.category])
+                                     readers[entry.category], summary)
                 digest = self.store.put(data)
                 new, _ = self._index(patient.address, digest, lambda: self.chain.transact(
                     patient, "supersedeRecord", patient.address, entry.digest, digest))
@@ -132,13 +133,16 @@ class RotationFlows:
         (successor,) = self.records(patient, entry.superseded_by, 1)
         return successor.author == patient
 
-    def _open_as_patient(self, patient: LocalAccount, entry: RecordEntry) -> tuple[dict, bytes]:
-        """The header fields and sealed payload of one of the patient's records, opened with the
-        patient's key (IntegrityError for anything that is not such a record)."""
+    def _open_as_patient(self, patient: LocalAccount, entry: RecordEntry) -> tuple[dict, bytes, bytes]:
+        """The header fields, sealed payload and summary of one of the patient's records, opened
+        with the patient's key (IntegrityError for anything that is not such a record)."""
         header, ciphertext = envelope.decode(self.store.get(entry.digest))
         self._check_header(patient.address, entry, header)
         key = self._patient_key(patient, header)
         payload = crypto.open_sealed(key, header.nonce, ciphertext, header.associated_data())
         fields = dict(patient=header.patient, author=header.author, category=header.category,
                       created_at=header.created_at)
-        return fields, payload
+        summary = open_summary(key, header)
+        if summary is None:  # a version 1 envelope: the record itself tells
+            summary = Summary.of(self._open(patient, patient.address, entry).record)
+        return fields, payload, summary.to_bytes()

@@ -6,7 +6,7 @@ and indexes data for one patient runs one at a time in this process (`_storage_l
 submissions never race. Envelopes are deterministic (see crypto.py), so retrying an interrupted call
 stores the same bytes under the same digest and finds the index entry already there.
 """
-
+import dataclasses
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
@@ -16,6 +16,7 @@ from app.carechain.errors import InvalidInput, TransactionFailed
 from app.carechain.locks import named_lock
 from app.carechain.model import NO_DIGEST, ZERO_ADDRESS, RecordEntry, checksum
 from app.carechain.records import Record
+from app.carechain.summaries import Summary, seal_summary
 
 
 class StorageFlows:
@@ -35,7 +36,7 @@ class StorageFlows:
         label = b"record|" + keccak(envelope.canonical_json({**header, "body": keccak(body).hex()}))
         payload, _ = envelope.pack_payload(signature, record.resource_json, record.attachment)
         recipients = {patient, author.address} | self.readers(patient, category)
-        data = self._encrypt(author.key, label, header, payload, recipients)
+        data = self._encrypt(author.key, label, header, payload, recipients, Summary.of(record).to_bytes())
         with self._storage_lock(patient):
             self.quota.check(patient, len(data))
             digest = self.store.put(data)
@@ -96,7 +97,9 @@ class StorageFlows:
             self._numbers[patient, digest] = number
         return {bytes(d): self._numbers[patient, bytes(d)] for d in digests if (patient, bytes(d)) in self._numbers}
 
-    def _encrypt(self, private_key: bytes, label: bytes, fields: dict, payload: bytes, recipients: set) -> bytes:
+    def _encrypt(self, private_key: bytes, label: bytes, fields: dict, payload: bytes, recipients: set,
+                 summary: bytes) -> bytes:
+        """The envelope of `payload` and its `summary` (see summaries.py) for `recipients`."""
         secrets = crypto.RecordSecrets(private_key, self._deployment + label)
         keys = {
             recipient: crypto.wrap_key(secrets.key, recipient, self.public_key(recipient),
@@ -104,6 +107,7 @@ class StorageFlows:
             for recipient in sorted(recipients)
         }
         header = envelope.Header(nonce=secrets.nonce, keys=keys, **fields)
+        header = dataclasses.replace(header, summary=seal_summary(secrets.key, header, summary))
         return envelope.encode(header, crypto.seal(secrets.key, secrets.nonce, payload, header.associated_data()))
 
     def _index(self, patient: str, digest: bytes, send) -> tuple[RecordEntry, bool]:

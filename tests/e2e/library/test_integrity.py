@@ -1,11 +1,15 @@
 """Tampered ciphertext, a swapped CID, a forged or wrong-author signature and a wrong key are each
 detected with a clear error; nothing is returned half-verified."""
 
+import dataclasses
+
 import pytest
+from eth_utils import keccak
 
 from app.carechain import crypto, envelope
 from app.carechain.errors import IntegrityError
 from app.carechain.records import Category
+from app.carechain.summaries import Summary
 from tests.e2e.helpers import days_from_now, pulse
 
 
@@ -34,8 +38,7 @@ def test_tampered_ciphertext(carechain, patient, writer):
 def test_tampered_header(carechain, patient, writer):
     entry = carechain.add_record(writer, patient.address, pulse(patient))
     header, ciphertext = envelope.decode(carechain.store.get(entry.digest))
-    later = envelope.Header(header.patient, header.author, header.category, header.created_at + 3600,
-                            header.nonce, header.keys)
+    later = dataclasses.replace(header, created_at=header.created_at + 3600)
     digest = index_raw(carechain, writer, patient, envelope.encode(later, ciphertext))
     with pytest.raises(IntegrityError, match="does not decrypt"):
         carechain.read_record(patient, patient.address, digest)
@@ -67,16 +70,34 @@ def test_forged_signature(carechain, patient, writer):
 def test_signature_by_someone_other_than_the_stated_author(carechain, people, patient, writer):
     record = pulse(patient, 77)
     body = envelope.body_of(record.resource_json, record.attachment)
-    from eth_utils import keccak
-
     signature = crypto.sign_record(carechain.domain, people.colleague.key, patient.address, writer.address,
                                    int(record.category), record.created_at, keccak(body))
     payload, _ = envelope.pack_payload(signature, record.resource_json, record.attachment)
     fields = dict(patient=patient.address, author=writer.address, category=int(record.category),
                   created_at=record.created_at)
-    data = carechain._encrypt(writer.key, b"test", fields, payload, {patient.address, writer.address})
+    data = carechain._encrypt(writer.key, b"test", fields, payload, {patient.address, writer.address},
+                              Summary.of(record).to_bytes())
     digest = index_raw(carechain, writer, patient, data)
     with pytest.raises(IntegrityError, match="not by its stated author"):
+        carechain.read_record(patient, patient.address, digest)
+
+
+def test_a_summary_that_misstates_its_record_is_caught_when_the_record_is_opened(carechain, patient, writer):
+    """A writer in bad faith lists a worrying result as reassuring: the list shows the author's
+    words (as the author's, bound to them on chain), and opening the record reports the mismatch."""
+    record = pulse(patient, 190)
+    body = envelope.body_of(record.resource_json, record.attachment)
+    signature = crypto.sign_record(carechain.domain, writer.key, patient.address, writer.address,
+                                   int(record.category), record.created_at, keccak(body))
+    payload, _ = envelope.pack_payload(signature, record.resource_json, record.attachment)
+    fields = dict(patient=patient.address, author=writer.address, category=int(record.category),
+                  created_at=record.created_at)
+    lie = dataclasses.replace(Summary.of(record), title="Heart rate: 72 beats/minute")
+    digest = index_raw(carechain, writer, patient, carechain._encrypt(
+        writer.key, b"lie", fields, payload, {patient.address, writer.address}, lie.to_bytes()))
+    (listed,) = [row for row in carechain.list_records(patient, patient.address).records if row.entry.digest == digest]
+    assert listed.summary.title == "Heart rate: 72 beats/minute" and listed.author == writer.address
+    with pytest.raises(IntegrityError, match="title or clinical date in lists does not match"):
         carechain.read_record(patient, patient.address, digest)
 
 

@@ -31,7 +31,7 @@ def test_the_doctor_sees_the_patient_and_reads_the_record_which_is_logged(as_use
     patients = text(doctor.get("/doctor/"))
     assert patient.address in patients and "left" in patients and "Vitals" in patients
     listing = text(doctor.get(f"/doctor/patients/{patient.address}"))
-    assert "Open record #1" in listing and "Write a record" not in listing
+    assert "Heart rate: 77 beats/minute" in listing and "Write a record" not in listing
     page = text(doctor.get(f"/doctor/patients/{patient.address}/records/{entry.digest.hex()}"))
     assert "Heart rate: 77 beats/minute" in page and "signature checked" in page and "logged on chain" in page
     assert [event.kind for event in carechain.audit_trail(patient.address)][-1] == "read"
