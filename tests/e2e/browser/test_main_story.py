@@ -62,7 +62,6 @@ def test_grant_read_expire_and_revoke(open_browser, logins, carechain):
     doctor.wait_for_selector("h1:has-text('My patients')")
     screenshot(doctor, "06-doctor-patients")
     doctor.click(f"a:has-text('{address}')")
-    screenshot(doctor, "06b-doctor-records")
     doctor.click("a:has-text('Heart rate: 72 beats/minute')")
     doctor.wait_for_selector("text=This read was logged on chain")
     record_url = doctor.url

@@ -1,0 +1,50 @@
+"""A doctor in Chromium finds a record in a patient's list by words of its title, narrows the list
+to a period of clinical dates, and opens the record found: titles and dates are shown without
+opening the records, newest clinical date first."""
+
+from app.carechain.records import Record, condition, document
+from tests.e2e.browser.pages import log_in, screenshot
+from tests.e2e.clinic_resources import clinic_resources
+from tests.e2e.helpers import days_from_now, pulse
+
+
+def rows(page) -> list[str]:
+    return [title.strip() for title in page.locator("table.records td[data-label=Record] a").all_inner_texts()]
+
+
+def test_a_doctor_finds_a_record_by_title(open_browser, logins, carechain, patient):
+    resources = clinic_resources(patient.address)
+    for record in (Record.from_fhir(resources["Immunization"]), Record.from_fhir(resources["Procedure"]),
+                   Record.from_fhir(resources["AllergyIntolerance"]), Record.from_fhir(resources["Composition"]),
+                   condition(patient.address, "Type 2 diabetes", recorded_at=1_750_000_000),
+                   pulse(patient, 64, at=1_760_000_000),
+                   document(patient.address, "Chest X-ray report", b"%PDF-1.4 x", "application/pdf", 1_740_000_000)):
+        carechain.add_record(patient, patient.address, record)
+    carechain.grant(patient, logins.doctor.address, [0, 1, 2, 3, 4], False, days_from_now(carechain, 2))
+
+    doctor = open_browser()
+    log_in(doctor, logins.doctor.address)
+    doctor.wait_for_selector("h1:has-text('My patients')")
+    doctor.goto(f"/doctor/patients/{patient.address}")
+    listed = rows(doctor)
+    assert len(listed) == 7
+    assert listed[:3] == ["Allergy: Penicillin (high criticality)",  # undated: the day it was written
+                          "Discharge summary: Admission for pneumonia", "Immunization: Influenza, 2026-10-02"]
+    assert listed[-1] == "Chest X-ray report"
+    screenshot(doctor, "06b-doctor-records")
+
+    doctor.fill("#text", "appendectomy")
+    doctor.click("button:has-text('Filter')")
+    doctor.wait_for_selector("text=1 of 7 records in your scope")
+    assert rows(doctor) == ["Procedure: Appendectomy, 2026-09-14"]
+
+    doctor.fill("#text", "")
+    doctor.fill("#since", "2026-09-01")
+    doctor.fill("#until", "2026-10-02")
+    doctor.click("button:has-text('Filter')")
+    doctor.wait_for_selector("text=2 of 7 records in your scope")
+    assert rows(doctor) == ["Immunization: Influenza, 2026-10-02", "Procedure: Appendectomy, 2026-09-14"]
+
+    doctor.click("a:has-text('Procedure: Appendectomy')")
+    doctor.wait_for_selector("text=This read was logged on chain")
+    assert [event.kind for event in carechain.audit_trail(patient.address, kinds=["reads"])] == ["listed", "read"]
