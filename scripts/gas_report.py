@@ -51,6 +51,7 @@ def measure() -> list[tuple[str, int, int | None, int]]:
         (f"log {CHART_RECORDS} reads at once (doctor, own grant)",
          lambda: contract.logReads(patient, [digest(2), digest(6)] * (CHART_RECORDS // 2), {"from": doctor}), None, 0),
         ("acknowledge an alert (doctor, own grant)", lambda: contract.acknowledgeAlert(patient, digest(6), {"from": doctor}), None, 0),
+        ("log a listing of two categories (doctor, own grant)", lambda: contract.logListing(patient, 0b11, {"from": doctor}), None, 0),
         ("dispute record (patient)", lambda: contract.disputeRecord(digest(4), True, {"from": patient}), None, 0),
         ("renew grant", lambda: contract.renewAccess(doctor, expires + DAY, KEY_BUNDLE, {"from": patient}), None, 0),
         ("narrow grant", lambda: contract.narrowAccess(doctor, 0b1, False, expires, {"from": patient}), None, 0),
