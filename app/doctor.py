@@ -3,7 +3,7 @@ records in scope, reading a record (logged on chain for the patient), writing si
 Every page asks the chain again, so access ends on the page the moment a grant expires or is
 revoked."""
 
-from flask import Blueprint, abort, g, redirect, render_template, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from app import backend
 from app.accounts import roles_required
@@ -26,11 +26,23 @@ def require_provider():
 
 @bp.get("/")
 def patients():
+    """Everyone who granted this doctor (or its hospital) access, by name and age where the patient
+    shared a profile; `?q=` keeps those whose name (or address) holds every word asked."""
     carechain = backend.get_carechain()
     now = carechain.now()
     found = carechain.patients_of(g.user.account.address)
+    profiles = carechain.profiles_seen_by(g.user.account, [access.patient for access in found])
+    query = " ".join(request.args.get("q", "").split())[:100]
+    if query:
+        found = [access for access in found if _matches(query, access.patient, profiles.get(access.patient))]
     found.sort(key=lambda access: (not access.grant.active(now), -access.grant.expires_at))
-    return render_template("doctor/patients.html", patients=found, now=now)
+    return render_template("doctor/patients.html", patients=found, now=now, profiles=profiles, query=query)
+
+
+def _matches(query: str, patient: str, profile) -> bool:
+    """Whether every word of `query` is in the patient's name, or the query is in its address."""
+    name = profile.name.casefold() if profile else ""
+    return all(word in name for word in query.casefold().split()) or query.casefold() in patient.casefold()
 
 
 @bp.get("/patients/<patient>")
@@ -45,7 +57,8 @@ def patient(patient):
     entries = [entry for entry in carechain.all_records(patient) if entry.category in readable]
     readable, writable = sorted(readable), sorted(writable)
     return render_template("doctor/patient.html", patient=patient, entries=list(reversed(entries)),
-                           readable=readable, writable=writable)
+                           readable=readable, writable=writable,
+                           profile=carechain.profile_seen_by(g.user.account, patient))
 
 
 @bp.get("/patients/<patient>/records/<digest>")
@@ -54,7 +67,7 @@ def record(patient, digest):
     opened = backend.get_carechain().read_record(g.user.account, patient, digest_from(digest))
     file_url = url_for("doctor.record_file", patient=patient, digest=digest) if opened.record.attachment else None
     return show_record(opened, file_url, back=url_for("doctor.patient", patient=patient), patient=patient,
-                       logged=True)
+                       logged=True, profile=backend.get_carechain().profile_seen_by(g.user.account, patient))
 
 
 @bp.get("/patients/<patient>/records/<digest>/file")

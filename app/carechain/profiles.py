@@ -214,16 +214,15 @@ CACHE = ProfileCache()
 class ProfileFlows:
     """Flows of `CareChain` (see flows.py), which provides chain, store and the other flows."""
 
-    def write_profile(self, patient: LocalAccount, profile: Profile) -> Profile:
+    def write_profile(self, patient: LocalAccount, profile: Profile) -> set[str]:
         """Seals `profile` for the patient and everyone who may read any of its records now, pins it
-        and points the chain at it; the previous version is unpinned. Sending the same profile twice
-        stores it once and sends no second transaction."""
+        and points the chain at it; the previous version is unpinned. Returns who can read it.
+        Sending the same profile twice stores it once and sends no second transaction."""
         if profile.patient != patient.address:
             raise InvalidInput("a patient writes only its own profile")
         self._require_role(patient.address, "patient")
         with self._storage_lock(patient.address):
-            self._seal_profile(patient, profile)
-        return profile
+            return self._seal_profile(patient, profile)
 
     def remove_profile(self, patient: LocalAccount) -> None:
         """Withdraws the profile: the chain points at nothing and the envelope is unpinned."""
@@ -282,7 +281,7 @@ class ProfileFlows:
             readers |= self.readers(patient, category)
         return readers
 
-    def _seal_profile(self, patient: LocalAccount, profile: Profile) -> bytes:
+    def _seal_profile(self, patient: LocalAccount, profile: Profile) -> set[str]:
         """Runs under the patient's storage lock. The key is derived from the content, the time and
         the readers, so a retry gives the same envelope and a new set of readers a new key."""
         readers = self._profile_readers(patient.address)
@@ -301,7 +300,7 @@ class ProfileFlows:
                                   still_needed=lambda: bytes(self.chain.call("profileOf", patient.address)) == digest)
             if current != NO_DIGEST:
                 self.store.unpin(current)
-        return digest
+        return readers
 
     def _profile_keys(self, patient: LocalAccount, recipients: list[str]) -> dict:
         """{profile digest: {recipient: wrapped key}} for a grant's key bundle; empty without a
