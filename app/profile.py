@@ -51,8 +51,9 @@ def save():
     except (InvalidInput, TransactionFailed) as error:
         form.form_errors.append(sentence(error))
         return _page(form, current), 400
-    flash(f"Profile saved, encrypted for you and {providers} doctor or hospital account{'s' * (providers != 1)} "
-          f"with access to your records. {backend.mined()}", "success")
+    shared = (f"you and the {providers} doctor or hospital account{'s' * (providers != 1)} with access to your "
+              "records" if providers else "you alone: doctors and hospitals receive it when you grant them access")
+    flash(f"Profile saved, encrypted for {shared}. {backend.mined()}", "success")
     return redirect(url_for("profile.edit"))
 
 

@@ -49,7 +49,7 @@ def test_a_patient_creates_its_profile_with_a_photo(as_user, patient, carechain)
 
     assert response.status_code == 302
     page = text(me.get("/patient/profile/"))
-    assert "Profile saved, encrypted for you and 0 doctor or hospital accounts" in page
+    assert "Profile saved, encrypted for you alone" in page
     assert "Ada Lovelace, 36" in page and "ada@example.org" in page and "+44 20 7946 0001" in page
     assert 'src="data:image/png;base64,' in page
     assert carechain.own_profile(patient).photo == PNG
