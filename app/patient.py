@@ -349,6 +349,10 @@ def _describe(event, numbers: dict) -> str:
         return f"a device was paired ({short_address(details['device'])}); it may add your vitals"
     if event.kind == "device revoked":
         return f"the device {short_address(details['device'])} was revoked"
+    if event.kind == "profile updated":
+        if not int(details["digest"], 16):
+            return "your profile was withdrawn"
+        return "your profile was saved, encrypted for you and those with access then"
     record = f"record #{numbers.get(details['digest'], '?')}"
     if event.kind == "alert acknowledged":
         return f"the alert in {record} was acknowledged by {display_name(event.actor)}"

@@ -53,6 +53,8 @@ def test_a_patient_creates_its_profile_with_a_photo(as_user, patient, carechain)
     assert "Ada Lovelace, 36" in page and "ada@example.org" in page and "+44 20 7946 0001" in page
     assert 'src="data:image/png;base64,' in page
     assert carechain.own_profile(patient).photo == PNG
+    trail = text(me.get("/patient/audit?show=profile"))
+    assert "your profile was saved, encrypted for you and those with access then" in trail
 
 
 def test_an_update_keeps_the_photo_unless_removed(as_user, patient, carechain):
@@ -179,4 +181,5 @@ def test_a_removed_profile_leaves_the_address(as_user, people, carechain, patien
     me = as_user(patient)
     response = me.post("/patient/profile/remove", {})
     assert response.status_code == 302 and "Profile removed" in text(me.get("/patient/profile/"))
+    assert "your profile was withdrawn" in text(me.get("/patient/audit?show=profile"))
     assert family not in text(as_user(people.doctor).get("/doctor/"))
