@@ -1,10 +1,11 @@
 """The patient's profile page, and patients by name and age on the pages of the doctors and hospitals
 they granted: the doctor's list and its search by name, the patient's records page, a record's page,
-the hospital's page; the address alone without a profile or a grant."""
+the hospital's page, the alerts list; the address alone without a profile or a grant."""
 
 import io
 import re
 import secrets
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from app.carechain.profiles import profile_of
 from app.carechain.records import Category
 from tests.e2e.helpers import days_from_now, pulse, text, travel_to
+from tests.e2e.library.test_ingestion import Device, complete_set
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 TODAY = date.today()
@@ -158,6 +160,18 @@ def test_the_hospitals_page_names_its_patients(as_user, people, carechain, patie
     patients = text(as_user(people.hospital).get("/hospital/")).split('id="patients"')[1]
     (row,) = [row for row in rows(patients) if patient.address in row]
     assert f"Grace {family}, 70" in row
+
+
+def test_the_alerts_list_names_the_patient(as_user, people, carechain, patient):
+    family = unique_family()
+    shared_profile(carechain, patient, "Ada", family)
+    carechain.grant(patient, people.doctor.address, [Category.VITALS], False, days_from_now(carechain, 1))
+    now = int(time.time())
+    alert = Device(carechain, people, patient).send(
+        complete_set(now - 30, respiration=30, spo2=90, pulse=135, systolic=88), now=now).alert
+    page = text(as_user(people.doctor).get("/alerts/"))
+    card = page.split(f'data-alert="{alert.digest.hex()}"')[1].split("</article>")[0]
+    assert f'<span class="patient-name">Ada {family}, 36</span>' in card and patient.address in card
 
 
 def test_a_lapsed_grant_shows_the_address_again(as_user, people, carechain, patient):
