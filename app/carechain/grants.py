@@ -160,13 +160,15 @@ class GrantFlows:
             except IntegrityError:
                 self.unreadable.append(entry)
                 continue
-            keys[entry.digest.hex()] = {
-                recipient: crypto.wrap_key(key, recipient, self.public_key(recipient), crypto.derived_secret(
-                    patient.key, self._deployment + b"bundle|" + entry.digest + bytes.fromhex(recipient[2:])))
-                for recipient in recipients
-            }
+            keys[entry.digest.hex()] = self._wrapped_for(patient, key, entry.digest, recipients)
         keys.update(self._profile_keys(patient, recipients))  # the patient's profile travels with every grant
         return self.store.put(envelope.encode_bundle(patient.address, keys)) if keys else NO_DIGEST
+
+    def _wrapped_for(self, patient: LocalAccount, key: bytes, digest: bytes, recipients: list[str]) -> dict:
+        """{recipient: `key` wrapped for it}: the entry of the object `digest` in a key bundle."""
+        return {recipient: crypto.wrap_key(key, recipient, self.public_key(recipient), crypto.derived_secret(
+                    patient.key, self._deployment + b"bundle|" + digest + bytes.fromhex(recipient[2:])))
+                for recipient in recipients}
 
     def _bundle_named(self, patient: str, bundle: bytes) -> bool:
         """Whether a grant or renewal of `patient` delivered the key bundle `bundle`."""

@@ -34,7 +34,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from app.carechain import crypto, envelope, fhir_rules
-from app.carechain.errors import IntegrityError, InvalidInput
+from app.carechain.errors import AccessDenied, IntegrityError, InvalidInput
 from app.carechain.model import NO_DIGEST, checksum
 from app.carechain.records import ATTACHMENT_TYPES, Category, canonical_json
 
@@ -313,10 +313,7 @@ class ProfileFlows:
             key = self._patient_key(patient, header)
         except IntegrityError:
             return {}
-        return {digest.hex(): {
-            recipient: crypto.wrap_key(key, recipient, self.public_key(recipient), crypto.derived_secret(
-                patient.key, self._deployment + b"bundle|" + digest + bytes.fromhex(recipient[2:])))
-            for recipient in recipients}}
+        return {digest.hex(): self._wrapped_for(patient, key, digest, recipients)}
 
     def _profile_at(self, reader: LocalAccount, patient: str, digest: bytes) -> Profile | None:
         """Opens the profile stored under `digest` (verified: digest, header, key, signature, FHIR);
@@ -325,17 +322,12 @@ class ProfileFlows:
         if cached is not None:
             return cached
         header, ciphertext = envelope.decode(self.store.get(digest))
-        _checked(patient, header)
-        wrapped = header.keys.get(reader.address) or self._delivered_key(reader.address, patient, digest)
-        if wrapped is None:
+        _checked(patient, header)  # the author, who signed it, is the patient
+        try:
+            key = self._record_key(reader, patient, digest, header)
+        except AccessDenied:
             return None
-        key = crypto.unwrap_key(wrapped, reader.address, reader.key)
-        payload = crypto.open_sealed(key, header.nonce, ciphertext, header.associated_data())
-        signature, body, resource_json, photo = envelope.unpack_payload(payload)
-        signer = crypto.record_signer(self.domain, signature, patient, patient, PROFILE_CATEGORY, header.created_at,
-                                      keccak(body))
-        if signer != patient:
-            raise IntegrityError("the profile's signature is not the patient's")
+        resource_json, photo = self._unseal(key, header, ciphertext)
         profile = Profile.from_fhir(patient, resource_json, photo, header.created_at)
         CACHE.put(reader.address, digest, profile)
         return profile
