@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from app import backend
 from app.accounts import roles_required
-from app.carechain.errors import InvalidInput, TransactionFailed
+from app.carechain.errors import IntegrityError, InvalidInput, TransactionFailed
 from app.carechain.profiles import Profile, profile_of
 from app.forms import ActionForm, ProfileForm
 from app.views import sentence
@@ -25,7 +25,7 @@ def require_patient():
 
 @bp.get("/")
 def edit():
-    profile = backend.get_carechain().own_profile(g.user.account)
+    profile = _current()
     form = ProfileForm(formdata=None)
     form.shown_at.data = str(int(time.time()))
     if profile is not None:
@@ -38,7 +38,7 @@ def edit():
 @bp.post("/")
 def save():
     carechain = backend.get_carechain()
-    current = carechain.own_profile(g.user.account)
+    current = _current()
     form = ProfileForm()
     if not form.validate_on_submit():
         return _page(form, current), 400
@@ -65,6 +65,17 @@ def remove():
         backend.get_carechain().remove_profile(g.user.account)
         flash(f"Profile removed: doctors and hospitals see your address again. {backend.mined()}", "success")
     return redirect(url_for("profile.edit"))
+
+
+def _current() -> Profile | None:
+    """The patient's profile; None, said on the page, when the chain points at anything else (only a
+    transaction sent outside CareChain can do that): saving a new profile mends it."""
+    try:
+        return backend.get_carechain().own_profile(g.user.account)
+    except IntegrityError as error:
+        flash(f"Your profile on chain points at data that is not a profile of yours ({error}). Save a new one.",
+              "error")
+        return None
 
 
 def _page(form: ProfileForm, profile: Profile | None):

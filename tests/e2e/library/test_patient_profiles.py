@@ -1,16 +1,18 @@
 """A patient's profile (a FHIR Patient resource) sealed like a record: only its digest on chain,
 delivered to grantees with the grant, sealed for current readers only on each update, so a revoked
-provider never reads the next one; bad input refused with nothing changed."""
+provider never reads the next one; bad input refused with nothing changed; the same profile sent
+twice at once stored once; a digest pointing at someone else's profile lending no identity."""
 
 from datetime import date, timedelta
 
 import pytest
 from eth_account import Account
 
-from app.carechain.errors import InvalidInput, TransactionFailed
+from app.carechain.errors import IntegrityError, InvalidInput, TransactionFailed
 from app.carechain.profiles import MAX_PHOTO_SIZE, profile_of
 from app.carechain.records import Category
-from tests.e2e.helpers import days_from_now
+from tests.e2e.helpers import days_from_now, pulse
+from tests.e2e.library.test_concurrency import at_once, connections
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 
@@ -96,6 +98,31 @@ def test_the_same_profile_sent_twice_is_stored_once(carechain, patient):
     carechain.write_profile(patient, profile)
     assert carechain.chain.latest_block() == blocks
     assert len(carechain.chain.events("ProfileUpdated", patient=patient.address)) == 1
+
+
+def test_the_same_profile_sent_twice_at_once_is_stored_once_and_stays_pinned(stack, carechain, patient):
+    profile = ada(patient, updated_at=1_790_000_000)
+    outcomes = at_once([lambda c=c: c.write_profile(patient, profile) for c in connections(stack, 2)])
+
+    assert outcomes == [{patient.address}, {patient.address}]
+    (event,) = carechain.chain.events("ProfileUpdated", patient=patient.address)
+    assert carechain.store.is_pinned(bytes(event["args"]["digest"]))
+    assert carechain.own_profile(patient) == profile
+
+
+def test_a_patient_pointing_at_anothers_profile_borrows_no_identity(carechain, people, new_patient):
+    """The chain cannot tell what a digest points at; readers check the envelope names the patient."""
+    ada_patient, impostor = new_patient(), new_patient()
+    for patient in (ada_patient, impostor):
+        carechain.grant(patient, people.doctor.address, [Category.VITALS], False, days_from_now(carechain, 7))
+    carechain.write_profile(ada_patient, ada(ada_patient))
+    record = carechain.add_record(impostor, impostor.address, pulse(impostor))
+    for borrowed in (bytes(carechain.chain.call("profileOf", ada_patient.address)), record.digest, b"\x07" * 32):
+        carechain.chain.transact(impostor, "setProfile", borrowed)
+        assert carechain.profile_seen_by(people.doctor, impostor.address) is None
+        with pytest.raises(IntegrityError):
+            carechain.own_profile(impostor)
+    assert carechain.profile_seen_by(people.doctor, ada_patient.address).name == "Ada Lovelace"
 
 
 @pytest.mark.parametrize("changes, problem", [

@@ -92,6 +92,15 @@ def test_a_post_without_its_csrf_token_changes_nothing(as_user, patient, carecha
     assert carechain.own_profile(patient) is None
 
 
+def test_a_profile_pointer_set_outside_carechain_is_reported_and_mended_by_saving(as_user, patient, carechain):
+    carechain.chain.transact(patient, "setProfile", b"\x07" * 32)
+    me = as_user(patient)
+    page = text(me.get("/patient/profile/"))
+    assert "Your profile on chain points at data that is not a profile of yours" in page
+    assert me.post("/patient/profile/", form()).status_code == 302
+    assert carechain.own_profile(patient).name == "Ada Lovelace"
+
+
 def test_only_patients_open_the_profile_page(as_user, people, visitor):
     for user in (as_user(people.doctor), as_user(people.hospital), as_user(people.admin)):
         assert user.get("/patient/profile/").location == "/auth/"
