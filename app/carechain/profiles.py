@@ -24,6 +24,7 @@ import hashlib
 import re
 import threading
 import time
+import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -146,6 +147,8 @@ def _name(text: str, what: str) -> str:
         raise InvalidInput(f"the {what} is longer than {MAX_NAME} characters")
     if not any(character.isalpha() for character in text):
         raise InvalidInput(f"the {what} has no letter")
+    if any(unicodedata.category(character)[0] == "C" for character in text):  # e.g. a right-to-left override
+        raise InvalidInput(f"the {what} holds a control or invisible character")
     return text
 
 

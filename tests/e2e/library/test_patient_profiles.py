@@ -129,6 +129,7 @@ def test_a_patient_pointing_at_anothers_profile_borrows_no_identity(carechain, p
     (dict(given="  "), "given name is required"),
     (dict(family="x" * 101), "longer than 100"),
     (dict(family="1234"), "family name has no letter"),
+    (dict(family="Love\u202elace"), "family name holds a control or invisible character"),
     (dict(birth_date="1990-02-30"), "not a date"),
     (dict(birth_date=date.today() + timedelta(days=1)), "in the future"),
     (dict(birth_date=date(1850, 1, 1)), "more than 130 years ago"),
