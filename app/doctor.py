@@ -109,7 +109,8 @@ def _write_scope(patient: str, category: Category | None = None) -> set[Category
 def _write_page(patient: str, writable: set[Category], forms: dict, active: str | None = None):
     return render_template("records/new.html", forms=forms, action="doctor.add", action_args={"patient": patient},
                            patient=patient, writable=sorted(writable), active=active,
-                           back=url_for("doctor.patient", patient=patient))
+                           back=url_for("doctor.patient", patient=patient),
+                           profile=backend.get_carechain().profile_seen_by(g.user.account, patient))
 
 
 def _patient(text: str) -> str:

@@ -147,19 +147,20 @@ def test_the_doctor_finds_a_patient_by_name(as_user, people, carechain, new_pati
     assert 'value="Nobody Atall"' in page
 
 
-def test_the_patients_records_page_and_a_record_name_the_patient(as_user, people, carechain, patient):
+def test_the_patients_pages_name_the_patient(as_user, people, carechain, patient):
     family = unique_family()
     shared_profile(carechain, patient, "Ada", family)
     entry = carechain.add_record(patient, patient.address, pulse(patient))
-    carechain.grant(patient, people.doctor.address, [Category.VITALS], False, days_from_now(carechain, 7))
+    carechain.grant(patient, people.doctor.address, [Category.VITALS], True, days_from_now(carechain, 7))
     doctor = as_user(people.doctor)
 
     heading = re.search(r"<h1>.*?</h1>", text(doctor.get(f"/doctor/patients/{patient.address}")), re.S)[0]
     assert f"Ada {family}, 36" in heading and patient.address in heading
     record = text(doctor.get(f"/doctor/patients/{patient.address}/records/{entry.digest.hex()}"))
     assert f'<dt>Patient</dt><dd class="patient-name">Ada {family}, 36</dd>' in record
-    charts = text(doctor.get(f"/doctor/patients/{patient.address}/vitals"))
-    assert f"Ada {family}, 36" in re.search(r"<h1>.*?</h1>", charts, re.S)[0]
+    for page in ("vitals", "records/new"):
+        heading = re.search(r"<h1>.*?</h1>", text(doctor.get(f"/doctor/patients/{patient.address}/{page}")), re.S)[0]
+        assert f"Ada {family}, 36" in heading, page
 
 
 def test_the_hospitals_page_names_its_patients(as_user, people, carechain, patient):
