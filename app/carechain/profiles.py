@@ -242,7 +242,8 @@ class ProfileFlows:
     def profiles_seen_by(self, reader: LocalAccount, patients) -> dict[str, Profile]:
         """The profiles of `patients` that `reader` (a doctor or hospital) may see now: those whose
         patient's live grant (the reader's own or, for a doctor, its hospital's) the chain confirms,
-        and whose key reached the reader. One index query and one batch of calls for the list."""
+        and whose key reached the reader. Index queries and one batch of calls for the whole list;
+        each profile is fetched and opened once per reader and version (see ProfileCache)."""
         live = self._live_scopes(reader.address, patients)
         digests = self.index.profiles(list(live))
         asked = [patient for patient in live if patient in digests]
