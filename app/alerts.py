@@ -22,9 +22,12 @@ def require_participant():
 
 @bp.get("/")
 def overview():
-    alerts = backend.get_carechain().alerts(g.user.account)
+    carechain = backend.get_carechain()
+    alerts = carechain.alerts(g.user.account)
+    profiles = carechain.profiles_seen_by(g.user.account, {alert.patient for alert in alerts}) \
+        if g.role != "patient" else {}
     return render_template("alerts/overview.html", alerts=alerts, action=ActionForm(),
-                           can_acknowledge=g.role == "doctor")
+                           can_acknowledge=g.role == "doctor", profiles=profiles)
 
 
 @bp.post("/<patient>/<digest>/acknowledge")

@@ -29,11 +29,23 @@ def require_provider():
 
 @bp.get("/")
 def patients():
+    """Everyone who granted this doctor (or its hospital) access, by name and age where the patient
+    shared a profile; `?q=` keeps those whose name (or address) holds every word asked."""
     carechain = backend.get_carechain()
     now = carechain.now()
     found = carechain.patients_of(g.user.account.address)
+    profiles = carechain.profiles_seen_by(g.user.account, [access.patient for access in found])
+    query = " ".join(request.args.get("q", "").split())[:100]
+    if query:
+        found = [access for access in found if _matches(query, access.patient, profiles.get(access.patient))]
     found.sort(key=lambda access: (not access.grant.active(now), -access.grant.expires_at))
-    return render_template("doctor/patients.html", patients=found, now=now)
+    return render_template("doctor/patients.html", patients=found, now=now, profiles=profiles, query=query)
+
+
+def _matches(query: str, patient: str, profile) -> bool:
+    """Whether every word of `query` is in the patient's name, or the query is in its address."""
+    name = profile.name.casefold() if profile else ""
+    return all(word in name for word in query.casefold().split()) or query.casefold() in patient.casefold()
 
 
 @bp.get("/patients/<patient>")
@@ -43,13 +55,15 @@ def patient(patient):
     patient = _patient(patient)
     last_logged = g.user.listed.get(patient)
     new_visit = last_logged is None or time.monotonic() - last_logged >= VISIT
-    listing = backend.get_carechain().list_records(g.user.account, patient, log=new_visit)
+    carechain = backend.get_carechain()
+    listing = carechain.list_records(g.user.account, patient, log=new_visit)
     if new_visit:
         g.user.listed[patient] = time.monotonic()
     filters = RecordFilterForm(formdata=request.args)
     rows = filters.query().select(listing.records)
     return render_template("doctor/patient.html", patient=patient, rows=rows, total=len(listing.records),
-                           filters=filters, readable=sorted(listing.readable), writable=sorted(listing.writable))
+                           filters=filters, readable=sorted(listing.readable), writable=sorted(listing.writable),
+                           profile=carechain.profile_seen_by(g.user.account, patient))
 
 
 @bp.get("/patients/<patient>/records/<digest>")
@@ -58,7 +72,7 @@ def record(patient, digest):
     opened = backend.get_carechain().read_record(g.user.account, patient, digest_from(digest))
     file_url = url_for("doctor.record_file", patient=patient, digest=digest) if opened.record.attachment else None
     return show_record(opened, file_url, back=url_for("doctor.patient", patient=patient), patient=patient,
-                       logged=True)
+                       logged=True, profile=backend.get_carechain().profile_seen_by(g.user.account, patient))
 
 
 @bp.get("/patients/<patient>/records/<digest>/file")
@@ -100,7 +114,8 @@ def _write_scope(patient: str, category: Category | None = None) -> set[Category
 def _write_page(patient: str, writable: set[Category], forms: dict, active: str | None = None):
     return render_template("records/new.html", forms=forms, action="doctor.add", action_args={"patient": patient},
                            patient=patient, writable=sorted(writable), active=active,
-                           back=url_for("doctor.patient", patient=patient))
+                           back=url_for("doctor.patient", patient=patient),
+                           profile=backend.get_carechain().profile_seen_by(g.user.account, patient))
 
 
 def _patient(text: str) -> str:

@@ -18,7 +18,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.carechain import fhir_rules, records, vitals
+from app.carechain import fhir_rules, profiles, records, vitals
 from app.carechain.errors import InvalidInput
 from app.carechain.keystore import MIN_PASSWORD_LENGTH
 from app.carechain.records import Category
@@ -84,6 +84,16 @@ class ImportKeystoreForm(FlaskForm):
     password = PasswordField("Its password", validators=[DataRequired()])
 
 
+def first_shown(shown_at: str | None) -> int:
+    """The second a form was first shown (kept across a resubmission), if plausible, else now."""
+    now = int(time.time())
+    try:
+        shown = int(shown_at)
+    except (TypeError, ValueError):
+        return now
+    return shown if now - 86400 <= shown <= now + 60 else now
+
+
 class RecordForm(FlaskForm):
     """Base of the forms that create a record."""
 
@@ -94,13 +104,7 @@ class RecordForm(FlaskForm):
         """Narrows the categories a user may choose to `categories` (a doctor's write grant)."""
 
     def created_at(self) -> int:
-        """The second the form was first shown (kept across a resubmission), if plausible."""
-        now = int(time.time())
-        try:
-            shown = int(self.shown_at.data)
-        except (TypeError, ValueError):
-            return now
-        return shown if now - 86400 <= shown <= now + 60 else now
+        return first_shown(self.shown_at.data)
 
     def record(self, patient: str) -> records.Record:
         raise NotImplementedError
@@ -304,3 +308,34 @@ class ProviderForm(FlaskForm):
     address = StringField("Account address", validators=[DataRequired(), Length(max=42)])
     public_key = StringField("Public key (hex; filled in for sign-up requests)", validators=[Optional(), Length(max=140)])
     hospital = SelectField("Hospital (doctors)", validators=[Optional()], choices=[])
+
+
+class ProfileForm(FlaskForm):
+    """A patient's profile: who providers granted access see instead of an address. The library
+    checks every value (InvalidInput); the form only bounds the lengths."""
+
+    given = StringField("Given name", validators=[DataRequired("Give your given name."), Length(max=profiles.MAX_NAME)])
+    family = StringField("Family name", validators=[DataRequired("Give your family name."),
+                                                    Length(max=profiles.MAX_NAME)])
+    birth_date = DateField("Birth date", validators=[InputRequired("Give your birth date.")])
+    gender = SelectField("Sex", choices=choices([("", "Choose…"), *profiles.GENDERS.items()]),
+                         validators=[DataRequired("Choose one.")])
+    phone = StringField("Phone (optional)", validators=[Optional(), Length(max=32)])
+    email = StringField("E-mail (optional)", validators=[Optional(), Length(max=254)])
+    photo = FileField(f"Photo (optional; PNG or JPEG, up to {profiles.MAX_PHOTO_SIZE >> 10} KB)")
+    remove_photo = BooleanField("Remove the photo")
+    shown_at = HiddenField()
+
+    def updated_at(self) -> int:
+        """The second the form was first shown, so a form sent twice seals the same profile."""
+        return first_shown(self.shown_at.data)
+
+    def photo_of(self, current: "profiles.Profile | None") -> tuple[bytes, str]:
+        """The uploaded photo and its type sniffed from its bytes, else the current one unless removed."""
+        upload = self.photo.data
+        if upload and getattr(upload, "filename", ""):
+            data = upload.read(profiles.MAX_PHOTO_SIZE + 1)
+            return data, sniff_type(upload.filename, data) or ""
+        if current is None or self.remove_photo.data:
+            return b"", ""
+        return current.photo, current.photo_type

@@ -24,4 +24,5 @@ def overview():
     doctors = carechain.participants(carechain.doctors_of(hospital))  # suspension as the chain has it now
     patients = carechain.patients_of(hospital)  # a hospital's are the grants to it, not to its doctors
     patients.sort(key=lambda access: (not access.grant.active(now), -access.grant.expires_at))
-    return render_template("hospital/overview.html", doctors=doctors, patients=patients, now=now)
+    profiles = carechain.profiles_seen_by(g.user.account, [access.patient for access in patients])
+    return render_template("hospital/overview.html", doctors=doctors, patients=patients, now=now, profiles=profiles)

@@ -352,6 +352,10 @@ def _describe(event, numbers: dict) -> str:
     if event.kind == "listed":
         return (f"{display_name(event.actor)} listed your {_labels(details['categories'])} records "
                 "(their titles and dates, not their contents)")
+    if event.kind == "profile updated":
+        if not int(details["digest"], 16):
+            return "your profile was withdrawn"
+        return "your profile was saved, encrypted for you and those with access then"
     record = f"record #{numbers.get(details['digest'], '?')}"
     if event.kind == "alert acknowledged":
         return f"the alert in {record} was acknowledged by {display_name(event.actor)}"

@@ -32,6 +32,9 @@ def provider_charts(patient):
 def _charts(patient: str, back: str, endpoint: str, arguments: dict):
     hours = request.args.get("hours", 24, type=int)
     hours = hours if hours in PERIODS else 24
-    history = backend.get_carechain().vitals_history(g.user.account, patient, hours)
+    carechain = backend.get_carechain()
+    history = carechain.vitals_history(g.user.account, patient, hours)
+    own = patient == g.user.account.address
     return render_template("vitals/charts.html", history=history, hours=hours, periods=PERIODS, back=back,
-                           endpoint=endpoint, arguments=arguments, own=patient == g.user.account.address)
+                           endpoint=endpoint, arguments=arguments, own=own,
+                           profile=None if own else carechain.profile_seen_by(g.user.account, patient))

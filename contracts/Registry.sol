@@ -33,6 +33,10 @@ abstract contract Registry is Ownable2Step {
 
     mapping(address account => Participant) internal _participants;
 
+    /// @dev A patient's profile: the sha2-256 digest inside the CID of its encrypted envelope on
+    /// IPFS (zero: none). A slot of its own, as the participant's slot has one byte left.
+    mapping(address patient => bytes32 digest) internal _profiles;
+
     /// @notice `patient` registered itself with `publicKey`.
     event PatientRegistered(address indexed patient, bytes publicKey);
 
@@ -47,6 +51,9 @@ abstract contract Registry is Ownable2Step {
 
     /// @notice The admin lifted the suspension of `provider`.
     event ProviderReinstated(address indexed provider);
+
+    /// @notice `patient` published a new encrypted profile, stored on IPFS under `digest` (zero: withdrawn).
+    event ProfileUpdated(address indexed patient, bytes32 digest);
 
     /// @dev `account` already has a role.
     error RegistryAlreadyRegistered(address account);
@@ -79,6 +86,18 @@ abstract contract Registry is Ownable2Step {
     function registerPatient(bytes calldata publicKey) external {
         _register(msg.sender, Role.Patient, address(0), publicKey);
         emit PatientRegistered(msg.sender, publicKey);
+    }
+
+    /**
+     * @notice Points the caller's profile at a new encrypted envelope (name, birth date, sex,
+     * contact), readable only by the caller and those it granted access; zero withdraws it.
+     * Registered patients only, for themselves.
+     * @param digest The sha2-256 digest inside the envelope's CID, or zero.
+     */
+    function setProfile(bytes32 digest) external {
+        _requirePatient(msg.sender);
+        _profiles[msg.sender] = digest;
+        emit ProfileUpdated(msg.sender, digest);
     }
 
     /**
@@ -142,6 +161,14 @@ abstract contract Registry is Ownable2Step {
      */
     function participantOf(address account) external view returns (Participant memory) {
         return _participants[account];
+    }
+
+    /**
+     * @notice Returns the digest of `patient`'s current encrypted profile (zero: none).
+     * @param patient Any address.
+     */
+    function profileOf(address patient) external view returns (bytes32) {
+        return _profiles[patient];
     }
 
     /**

@@ -1,5 +1,5 @@
-"""Demo accounts for `make run`: an admin, a hospital, two doctors and two patients with a few
-records and a grant, all with the password `demo-password`. Idempotent: what exists is kept.
+"""Demo accounts for `make run`: an admin, a hospital, two doctors and two patients with profiles,
+a few records and a grant, all with the password `demo-password`. Idempotent: what exists is kept.
 
 The accounts are Ganache's deterministic development accounts (ganache.json's mnemonic), so they
 are funded and the same on every machine: for demonstrations only, never for real data.
@@ -9,6 +9,7 @@ from app.carechain import crypto
 from app.carechain.directory import ProviderDirectory, enrol, provider_entry
 from app.carechain.flows import CareChain
 from app.carechain.keystore import Keystore
+from app.carechain.profiles import profile_of
 from app.carechain.records import condition, document
 from app.carechain.vitals import vital_sign
 from app.carechain.settings import Settings
@@ -25,6 +26,11 @@ PEOPLE = [
     ("patient", 4, "Patient Ada", "patient", None),
     ("patient", 5, "Patient Ben", "patient", None),
 ]
+# development account index -> the demo patient's profile (given, family, birth date, sex, phone, e-mail)
+PROFILES = {
+    4: ("Ada", "Lovelace", "1990-03-14", "female", "+44 20 7946 0958", "ada.lovelace@example.org"),
+    5: ("Ben", "Carter", "1954-07-02", "male", "+44 20 7946 0172", ""),
+}
 LETTER = b"Discharge letter\n\nAdmitted for observation; discharged in good health.\n"
 
 
@@ -52,6 +58,8 @@ def ensure(settings: Settings) -> list[tuple[str, str, str]]:
             if role == "patient" and carechain.participant(account.address) is None:
                 carechain.register_patient(account)
                 _add_records(carechain, account)
+            if role == "patient" and carechain.own_profile(account) is None:
+                carechain.write_profile(account, profile_of(account.address, *PROFILES[index]))
         ada, chen = accounts[4], accounts[2]
         if carechain.grant_of(ada.address, chen.address).expires_at == 0:
             carechain.grant(ada, chen.address, [0, 1, 2], True, carechain.now() + 30 * 86400)

@@ -53,6 +53,8 @@ def measure() -> list[tuple[str, int, int | None, int]]:
         ("acknowledge an alert (doctor, own grant)", lambda: contract.acknowledgeAlert(patient, digest(6), {"from": doctor}), None, 0),
         ("log a listing of two categories (doctor, own grant)", lambda: contract.logListing(patient, 0b11, {"from": doctor}), None, 0),
         ("dispute record (patient)", lambda: contract.disputeRecord(digest(4), True, {"from": patient}), None, 0),
+        ("set profile (patient, first)", lambda: contract.setProfile(digest(7), {"from": patient}), None, 1),
+        ("set profile (patient, update)", lambda: contract.setProfile(digest(8), {"from": patient}), None, 0),
         ("renew grant", lambda: contract.renewAccess(doctor, expires + DAY, KEY_BUNDLE, {"from": patient}), None, 0),
         ("narrow grant", lambda: contract.narrowAccess(doctor, 0b1, False, expires, {"from": patient}), None, 0),
         ("revoke grant", lambda: contract.revokeAccess(doctor, {"from": patient}), 30_000, 0),

@@ -13,7 +13,7 @@ AUDIT_KINDS = {  # event name -> kind of audit event
     "AccessGranted": "granted", "AccessRenewed": "renewed", "AccessNarrowed": "narrowed", "AccessRevoked": "revoked",
     "RecordAdded": "record added", "RecordSuperseded": "record replaced", "RecordDisputed": "record disputed",
     "RecordRead": "read", "DeviceAuthorized": "device paired", "DeviceRevoked": "device revoked",
-    "AlertAcknowledged": "alert acknowledged", "RecordsListed": "listed",
+    "AlertAcknowledged": "alert acknowledged", "RecordsListed": "listed", "ProfileUpdated": "profile updated",
 }
 DISPUTE_WITHDRAWN = "dispute withdrawn"  # the kind of a RecordDisputed event with `disputed` false
 AUDIT_FILTERS = {  # what the audit trail can be narrowed to: kinds of events
@@ -21,6 +21,7 @@ AUDIT_FILTERS = {  # what the audit trail can be narrowed to: kinds of events
     "records": ("RecordAdded", "RecordSuperseded", "RecordDisputed"),
     "reads": ("RecordRead", "RecordsListed"),
     "devices": ("DeviceAuthorized", "DeviceRevoked", "AlertAcknowledged"),
+    "profile": ("ProfileUpdated",),
 }
 
 
@@ -48,7 +49,7 @@ class AuditFlows:
         """Grants, renewals, narrowings, revocations, records, disputes and reads of the patient,
         oldest first: all of them, or the newest `limit`, from the event index, so a page costs the
         same however long the history. `kinds` keeps only some of AUDIT_FILTERS ("grants",
-        "records", "reads", "devices"), so a flood of one kind hides no other. `before` (an event's
+        "records", "reads", "devices", "profile"), so a flood of one kind hides no other. `before` (an event's
         `position`) keeps only older events: the page before `page` is
         `audit_trail(..., before=page[0].position)`."""
         patient = checksum(patient)

@@ -1,6 +1,6 @@
 """Every flow of the product as one call: `CareChain` combines the flows of registry.py, storage.py,
-reading.py, summaries.py, grants.py, rotation.py, audit.py, devices.py, ingest.py, alerts.py and
-vitals_history.py over one connection to the chain and the IPFS node.
+reading.py, summaries.py, grants.py, rotation.py, audit.py, devices.py, ingest.py, alerts.py,
+vitals_history.py and profiles.py over one connection to the chain and the IPFS node.
 The web app is a thin layer over this class.
 """
 
@@ -15,6 +15,7 @@ from app.carechain.index import EventIndex
 from app.carechain.ingest import IngestFlows
 from app.carechain.ipfs import IpfsStore
 from app.carechain.model import RecordEntry
+from app.carechain.profiles import ProfileFlows
 from app.carechain.quota import StorageQuota
 from app.carechain.reading import ReadingFlows
 from app.carechain.registry import RegistryFlows
@@ -26,7 +27,7 @@ from app.carechain.vitals_history import VitalsHistoryFlows
 
 
 class CareChain(RegistryFlows, StorageFlows, ReadingFlows, GrantFlows, RotationFlows, AuditFlows, DeviceFlows,
-                IngestFlows, AlertFlows, VitalsHistoryFlows, SummaryFlows):
+                IngestFlows, AlertFlows, VitalsHistoryFlows, SummaryFlows, ProfileFlows):
     """Every flow of the product as one call on one object; each concern lives in its own module."""
 
     def __init__(self, chain: Chain, store: IpfsStore, index: EventIndex, journal: RotationJournal,

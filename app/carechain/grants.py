@@ -59,10 +59,14 @@ class GrantFlows:
     def revoke(self, patient: LocalAccount, grantee: str, rotate: bool = True) -> Rotation:
         """Ends a grant at once. With `rotate` (the default), the records the grantee could open
         are re-encrypted under new keys for the remaining readers, the old entries superseded and
-        the old ciphertext deleted from our node: keys the grantee kept open nothing current."""
+        the old ciphertext deleted from our node: keys the grantee kept open nothing current. The
+        profile is sealed again too."""
         grant = self.grant_of(patient.address, grantee)
         self.chain.transact(patient, "revokeAccess", grant.grantee)
-        return self.rotate(patient, grant.categories, f"revoking {grant.grantee}") if rotate else Rotation([], [])
+        if not rotate:
+            return Rotation([], [])
+        self.reseal_profile(patient)
+        return self.rotate(patient, grant.categories, f"revoking {grant.grantee}")
 
     def grant_of(self, patient: str, grantee: str) -> GrantView:
         return self._grant_views(checksum(patient), [checksum(grantee, "grantee address")])[0]
@@ -156,12 +160,15 @@ class GrantFlows:
             except IntegrityError:
                 self.unreadable.append(entry)
                 continue
-            keys[entry.digest.hex()] = {
-                recipient: crypto.wrap_key(key, recipient, self.public_key(recipient), crypto.derived_secret(
-                    patient.key, self._deployment + b"bundle|" + entry.digest + bytes.fromhex(recipient[2:])))
-                for recipient in recipients
-            }
+            keys[entry.digest.hex()] = self._wrapped_for(patient, key, entry.digest, recipients)
+        keys.update(self._profile_keys(patient, recipients))  # the patient's profile travels with every grant
         return self.store.put(envelope.encode_bundle(patient.address, keys)) if keys else NO_DIGEST
+
+    def _wrapped_for(self, patient: LocalAccount, key: bytes, digest: bytes, recipients: list[str]) -> dict:
+        """{recipient: `key` wrapped for it}: the entry of the object `digest` in a key bundle."""
+        return {recipient: crypto.wrap_key(key, recipient, self.public_key(recipient), crypto.derived_secret(
+                    patient.key, self._deployment + b"bundle|" + digest + bytes.fromhex(recipient[2:])))
+                for recipient in recipients}
 
     def _bundle_named(self, patient: str, bundle: bytes) -> bool:
         """Whether a grant or renewal of `patient` delivered the key bundle `bundle`."""

@@ -1,6 +1,6 @@
 """The event index: an SQLite mirror of the contract's events, so that pages and flows look up
-participants, grants, key bundles, record numbers and the audit trail in one query instead of
-scanning `eth_getLogs` from the deployment block.
+participants, grants, key bundles, record numbers, profile digests and the audit trail in one query
+instead of scanning `eth_getLogs` from the deployment block.
 
 It follows the chain from the deployment block, a chunk of blocks at a time, and survives restarts
 by resuming from the last block it indexed. Before each catch-up it checks that the chain still
@@ -22,7 +22,7 @@ from pathlib import Path
 from app.carechain.locks import named_lock
 
 CHUNK = 5_000  # blocks per eth_getLogs query
-INDEX_VERSION = "3"  # bump to rebuild every index when the schema or the rows' meaning changes
+INDEX_VERSION = "4"  # bump to rebuild every index when the schema or the rows' meaning changes
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
@@ -47,6 +47,7 @@ CREATE INDEX IF NOT EXISTS bundles_by_grant ON bundles (patient, grantee);
 CREATE INDEX IF NOT EXISTS bundles_by_digest ON bundles (bundle);
 CREATE TABLE IF NOT EXISTS records (
     patient TEXT NOT NULL, digest BLOB NOT NULL, number INTEGER NOT NULL, PRIMARY KEY (patient, digest));
+CREATE TABLE IF NOT EXISTS profiles (patient TEXT PRIMARY KEY, digest BLOB NOT NULL);
 """
 # event -> (argument naming the account, role, argument naming its affiliation: a doctor's hospital,
 # a device's patient)
@@ -115,7 +116,7 @@ class EventIndex:
 
     def _rebuild(self) -> None:
         with self._db:
-            for table in ("events", "participants", "grants", "bundles", "records"):
+            for table in ("events", "participants", "grants", "bundles", "records", "profiles"):
                 self._db.execute(f"DELETE FROM {table}")
             self._db.execute("DELETE FROM meta WHERE key IN ('last_block', 'last_hash')")
 
@@ -176,6 +177,8 @@ class EventIndex:
         elif name == "RecordAdded":
             self._db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?)",
                              (patient, bytes(args["digest"]), args["number"]))
+        elif name == "ProfileUpdated":
+            self._db.execute("INSERT OR REPLACE INTO profiles VALUES (?, ?)", (patient, bytes(args["digest"])))
         if name in ("AccessGranted", "AccessRenewed") and any(args["keyBundle"]):
             self._db.execute("INSERT OR REPLACE INTO bundles VALUES (?, ?, ?, ?, ?)",
                              (patient, args["grantee"], bytes(args["keyBundle"]), *position))
@@ -266,6 +269,12 @@ class EventIndex:
         return {bytes(digest): number for digest, number in self._query(
             f"SELECT digest, number FROM records WHERE patient = ? AND digest IN ({_marks(digests)})",
             patient, *digests)}
+
+    def profiles(self, patients: list[str]) -> dict[str, bytes]:
+        """patient -> digest of the current encrypted profile, for those of `patients` who have one."""
+        return {patient: bytes(digest) for patient, digest in self._query(
+            f"SELECT patient, digest FROM profiles WHERE patient IN ({_marks(patients)}) AND digest != ?",
+            *patients, bytes(32))}
 
     def events(self, patient: str, names, limit: int | None = None,
                before: tuple[int, int] | None = None) -> list[tuple]:

@@ -46,12 +46,7 @@ class ReadingFlows:
         header, ciphertext = envelope.decode(self.store.get(entry.digest))
         self._check_header(patient, entry, header)
         key = self._record_key(reader, patient, entry.digest, header)
-        payload = crypto.open_sealed(key, header.nonce, ciphertext, header.associated_data())
-        signature, body, resource_json, attachment = envelope.unpack_payload(payload)
-        signer = crypto.record_signer(self.domain, signature, header.patient, header.author, header.category,
-                                      header.created_at, keccak(body))
-        if signer != header.author:
-            raise IntegrityError(f"the record's signature is not by its stated author {header.author} (signed by {signer})")
+        resource_json, attachment = self._unseal(key, header, ciphertext)
         author_role = self._author_role(header.author, patient)
         try:
             record = Record.from_fhir(resource_json, attachment, header.created_at)
@@ -62,6 +57,17 @@ class ReadingFlows:
         if header.summary and open_summary(key, header) != Summary.of(record):
             raise IntegrityError("the record's title or clinical date in lists does not match its content")
         return OpenedRecord(entry, record, header.author, author_role)
+
+    def _unseal(self, key: bytes, header: envelope.Header, ciphertext: bytes) -> tuple[bytes, bytes]:
+        """Decrypts an envelope's payload and checks that its header's author signed it; returns the
+        resource's JSON and the attachment."""
+        payload = crypto.open_sealed(key, header.nonce, ciphertext, header.associated_data())
+        signature, body, resource_json, attachment = envelope.unpack_payload(payload)
+        signer = crypto.record_signer(self.domain, signature, header.patient, header.author, header.category,
+                                      header.created_at, keccak(body))
+        if signer != header.author:
+            raise IntegrityError(f"the record's signature is not by its stated author {header.author} (signed by {signer})")
+        return resource_json, attachment
 
     def _readable_entries(self, patient: str, digests: list[bytes], reader: str) -> list[RecordEntry]:
         """The records' index entries, once the chain has said that `reader` may read each now: one

@@ -3,6 +3,7 @@ whatever is posted, the answer is a page (stored, or refused with a message), ne
 error, and a refusal stores nothing."""
 
 import io
+from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +16,7 @@ FUZZ = settings(max_examples=25, deadline=None,
                                        HealthCheck.data_too_large])
 ANSWERS = {200, 302, 400, 403, 404, 413}
 texts = st.text(max_size=80)
+PNG = b"\x89PNG\r\n\x1a\n"
 numbers = st.one_of(st.integers(-10**6, 10**6).map(str), st.floats(allow_nan=True).map(str), texts)
 
 
@@ -86,3 +88,18 @@ def test_provider_registration_form(as_user, people, role, name, address, public
     admin = as_user(people.admin)
     answered(admin.post("/admin/providers", {"role": role, "name": name, "address": address,
                                              "public_key": public_key, "hospital": hospital}))
+
+
+@FUZZ
+@given(given_name=texts, family=texts, gender=st.sampled_from(["female", "male", "other", "x", ""]),
+       birth_date=st.one_of(texts, st.dates(date(1880, 1, 1), date(2040, 1, 1)).map(date.isoformat)),
+       phone=texts, email=texts, photo=st.one_of(st.binary(max_size=512), st.binary(max_size=64).map(PNG.__add__)),
+       shown_at=texts)
+def test_profile_form(me, carechain, given_name, family, birth_date, gender, phone, email, photo, shown_at):
+    before = carechain.chain.call("profileOf", me.address)
+    response = me.post("/patient/profile/", {"given": given_name, "family": family, "birth_date": birth_date,
+                                             "gender": gender, "phone": phone, "email": email, "shown_at": shown_at,
+                                             "photo": (io.BytesIO(photo), "me.png")})
+    answered(response)
+    if response.status_code != 302:
+        assert carechain.chain.call("profileOf", me.address) == before  # refused: nothing changed
