@@ -43,8 +43,9 @@ def patient(patient):
         raise AccessDenied(carechain.access_problem(patient, me, next(iter(Category)))
                            or "this patient has not granted you access, or has revoked it")
     entries = [entry for entry in carechain.all_records(patient) if entry.category in readable]
+    entries.sort(key=lambda entry: entry.origin, reverse=True)  # newest record first; a re-encryption moves none
     readable, writable = sorted(readable), sorted(writable)
-    return render_template("doctor/patient.html", patient=patient, entries=list(reversed(entries)),
+    return render_template("doctor/patient.html", patient=patient, entries=entries,
                            readable=readable, writable=writable)
 
 

@@ -1,4 +1,4 @@
-"""What the browser tests do on pages: log in, take screenshots."""
+"""What the browser tests do on pages: sign up, log in, add a record, grant, take screenshots."""
 
 from scripts.localchain import ROOT
 
@@ -16,3 +16,39 @@ def log_in(page, address: str, password: str = PASSWORD) -> None:
     page.fill("#address", address)
     page.fill("#password", password)
     page.click("button:has-text('Log in')")
+
+
+def sign_up_patient(page) -> str:
+    page.goto("/")
+    page.click("text=Create an account")
+    page.fill("#password", PASSWORD)
+    page.fill("#confirm", PASSWORD)
+    page.click("button:has-text('Create account')")
+    address = page.inner_text("#address").strip()
+    with page.expect_download() as download:
+        page.click("text=Download keystore file")
+    assert download.value.suggested_filename == f"carechain-keystore-{address}.json"
+    screenshot(page, "01-welcome")
+    page.check("#saved")
+    page.click("button:has-text('Register as a patient')")
+    page.wait_for_selector("text=You are registered as a patient")
+    return address
+
+
+def add_pulse(page, value: str) -> None:
+    page.click("nav >> text=Add a record")
+    page.select_option("#vitals-kind", "pulse")
+    page.fill("#vitals-value", value)
+    screenshot(page, "03-add-record")
+    page.click("#vitals button:has-text('Store record')")
+    page.wait_for_selector("text=stored, encrypted and signed")
+
+
+def grant_doctor(page, doctor: str, days: str) -> None:
+    page.click("nav >> text=Access")
+    option = page.locator("#provider option", has_text=doctor).first
+    page.select_option("#provider", option.get_attribute("value"))
+    page.check("input[name=categories][value='0']")
+    page.fill("#days", days)
+    page.click("button:has-text('Give access')")
+    page.wait_for_selector(f"text={doctor} may now read your vitals records")

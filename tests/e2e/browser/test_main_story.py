@@ -2,44 +2,8 @@
 period; the doctor logs in and reads it; chain time passes the expiry and the doctor is refused;
 granted again and then revoked, the doctor is refused again."""
 
-from tests.e2e.browser.pages import PASSWORD, log_in, screenshot
+from tests.e2e.browser.pages import add_pulse, grant_doctor, log_in, screenshot, sign_up_patient
 from tests.e2e.helpers import travel_to
-
-
-def sign_up_patient(page) -> str:
-    page.goto("/")
-    page.click("text=Create an account")
-    page.fill("#password", PASSWORD)
-    page.fill("#confirm", PASSWORD)
-    page.click("button:has-text('Create account')")
-    address = page.inner_text("#address").strip()
-    with page.expect_download() as download:
-        page.click("text=Download keystore file")
-    assert download.value.suggested_filename == f"carechain-keystore-{address}.json"
-    screenshot(page, "01-welcome")
-    page.check("#saved")
-    page.click("button:has-text('Register as a patient')")
-    page.wait_for_selector("text=You are registered as a patient")
-    return address
-
-
-def add_pulse(page, value: str) -> None:
-    page.click("nav >> text=Add a record")
-    page.select_option("#vitals-kind", "pulse")
-    page.fill("#vitals-value", value)
-    screenshot(page, "03-add-record")
-    page.click("#vitals button:has-text('Store record')")
-    page.wait_for_selector("text=stored, encrypted and signed")
-
-
-def grant_doctor(page, doctor: str, days: str) -> None:
-    page.click("nav >> text=Access")
-    option = page.locator("#provider option", has_text=doctor).first
-    page.select_option("#provider", option.get_attribute("value"))
-    page.check("input[name=categories][value='0']")
-    page.fill("#days", days)
-    page.click("button:has-text('Give access')")
-    page.wait_for_selector(f"text={doctor} may now read your vitals records")
 
 
 def test_grant_read_expire_and_revoke(open_browser, logins, carechain):

@@ -55,7 +55,7 @@ def test_the_index_agrees_with_the_chain_after_a_random_history(carechain, peopl
                 assert indexed == (expires_at, mask, can_write)
         entries = carechain.all_records(patient.address, current_only=False)
         assert index.record_numbers(patient.address, [e.digest for e in entries]) == \
-            {e.digest: e.number for e in entries}
+            {e.digest: (e.number, e.origin) for e in entries}
         delivered = {bytes(e["args"]["keyBundle"]) for name in ("AccessGranted", "AccessRenewed")
                      for e in carechain.chain.events(name, patient=patient.address) if any(e["args"]["keyBundle"])}
         assert set(index.bundles(patient.address, grantees)) == delivered
