@@ -86,7 +86,7 @@ def test_the_audit_trail_says_re_encrypted_after_revoking_never_added(me, people
         assert audit.count("was added") == 2
         assert "record #1 was re-encrypted after narrowing Dr. Alice Chen&#39;s grant" in audit
         assert "record #2 was re-encrypted after narrowing Dr. Alice Chen&#39;s grant" in audit
-        assert "#3" not in audit and "#4" not in audit
+        assert "record #3" not in audit and "record #4" not in audit
     assert "re-encrypted" not in text(me.get("/patient/audit?show=grants"))
 
 
@@ -104,11 +104,11 @@ def test_paging_counts_records_not_versions(me, people, carechain, monkeypatch):
         carechain.add_record(me.account, me.address, pulse(me.account, value))
     carechain.grant(me.account, people.doctor.address, [Category.VITALS], False, days_from_now(carechain, 5))
     revoke_with_rotation(me, people.doctor.address)
-    carechain.add_record(me.account, me.address, pulse(me.account, 70))
+    carechain.add_record(me.account, me.address, pulse(me.account, 70))  # the chain's 11th entry: record #11
     monkeypatch.setattr(patient_pages, "PAGE_SIZE", 4)
 
     first, second = text(me.get("/patient/")), text(me.get("/patient/?page=2"))
-    assert listed(first) == [6, 5, 4, 3] and listed(second) == [2, 1]
+    assert listed(first) == [11, 5, 4, 3] and listed(second) == [2, 1]
     assert "Page 1 of 2 (6 records)" in first and "Page 2 of 2 (6 records)" in second
     assert listed(text(me.get("/patient/?page=9"))) == [2, 1]
 
