@@ -123,8 +123,8 @@ class StorageFlows:
         (added,) = self.chain.events_of(receipt, "RecordAdded")
         added_at, _ = self.chain.blocks([receipt["blockNumber"]])[receipt["blockNumber"]]
         numbering = Numbering(added["number"], replaces.origin if replaces else added["number"])
-        entry = RecordEntry.of(patient, added["digest"], numbering, (added["author"], added["category"], added_at, 0,
-                                                                     False))
+        stored = (added["author"], added["category"], added_at, 0, False)
+        entry = RecordEntry.of(patient, added["digest"], numbering, stored)
         self._numbers[patient, entry.digest] = numbering
         return entry, True
 

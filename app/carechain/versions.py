@@ -45,9 +45,7 @@ class VersionFlows:
         patient = checksum(patient)
         entries = self._confirmed(patient, self.indexed().versions(patient, digest))
         reasons = self.journal.reasons(patient)
-        return [RecordVersion(entry, "added") if entry.number == entry.origin
-                else RecordVersion(entry, "re-encrypted", reasons.get(entry.digest.hex())) if entry.author == patient
-                else RecordVersion(entry, "corrected") for entry in entries]
+        return [_version(entry, reasons) for entry in entries]
 
     def _confirmed(self, patient: str, listed: list) -> list[RecordEntry]:
         """The entries of `listed` ((digest, numbering) from the index) that the chain holds, as it
@@ -55,3 +53,12 @@ class VersionFlows:
         stored = self.chain.call_many([("recordOf", (patient, digest)) for digest, _ in listed])
         return [RecordEntry.of(patient, digest, numbering, entry)
                 for (digest, numbering), entry in zip(listed, stored) if entry[0] != ZERO_ADDRESS]
+
+
+def _version(entry: RecordEntry, reasons: dict[str, str]) -> RecordVersion:
+    """What wrote this version: only the patient re-encrypts (rotation); a provider corrects its own."""
+    if entry.number == entry.origin:
+        return RecordVersion(entry, "added")
+    if entry.author == entry.patient:
+        return RecordVersion(entry, "re-encrypted", reasons.get(entry.digest.hex()))
+    return RecordVersion(entry, "corrected")
