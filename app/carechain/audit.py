@@ -51,8 +51,9 @@ class AuditFlows:
                     before: tuple[int, int] | None = None) -> list[AuditEvent]:
         """Grants, renewals, narrowings, revocations, records (added, re-encrypted, corrected),
         disputes and reads of the patient, oldest first: all of them, or the newest `limit`, from
-        the event index, so a page costs the same however long the history. `kinds` keeps only some of AUDIT_FILTERS ("grants",
-        "records", "reads", "devices"), so a flood of one kind hides no other. `before` (an event's
+        the event index, so a page costs the same however long the history. `kinds` keeps only
+        some of AUDIT_FILTERS ("grants", "records", "reads", "devices"), so a flood of one kind
+        hides no other. `before` (an event's
         `position`) keeps only older events: the page before `page` is
         `audit_trail(..., before=page[0].position)`."""
         patient = checksum(patient)

@@ -1,6 +1,6 @@
 """Every flow of the product as one call: `CareChain` combines the flows of registry.py, storage.py,
-reading.py, versions.py, grants.py, rotation.py, audit.py, devices.py, ingest.py, alerts.py and vitals_history.py
-over one connection to the chain and the IPFS node.
+versions.py, reading.py, grants.py, rotation.py, audit.py, devices.py, ingest.py, alerts.py and
+vitals_history.py over one connection to the chain and the IPFS node.
 The web app is a thin layer over this class.
 """
 
@@ -25,8 +25,8 @@ from app.carechain.versions import VersionFlows
 from app.carechain.vitals_history import VitalsHistoryFlows
 
 
-class CareChain(RegistryFlows, StorageFlows, VersionFlows, ReadingFlows, GrantFlows, RotationFlows, AuditFlows, DeviceFlows,
-                IngestFlows, AlertFlows, VitalsHistoryFlows):
+class CareChain(RegistryFlows, StorageFlows, VersionFlows, ReadingFlows, GrantFlows, RotationFlows, AuditFlows,
+                DeviceFlows, IngestFlows, AlertFlows, VitalsHistoryFlows):
     """Every flow of the product as one call on one object; each concern lives in its own module."""
 
     def __init__(self, chain: Chain, store: IpfsStore, index: EventIndex, journal: RotationJournal,

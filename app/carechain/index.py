@@ -1,6 +1,6 @@
 """The event index: an SQLite mirror of the contract's events, so that pages and flows look up
-participants, grants, key bundles, records and their versions, and the audit trail in one query instead of
-scanning `eth_getLogs` from the deployment block.
+participants, grants, key bundles, records and their versions, and the audit trail in one query
+instead of scanning `eth_getLogs` from the deployment block.
 
 It follows the chain from the deployment block, a chunk of blocks at a time, and survives restarts
 by resuming from the last block it indexed. Before each catch-up it checks that the chain still

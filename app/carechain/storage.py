@@ -108,7 +108,8 @@ class StorageFlows:
         header = envelope.Header(nonce=secrets.nonce, keys=keys, **fields)
         return envelope.encode(header, crypto.seal(secrets.key, secrets.nonce, payload, header.associated_data()))
 
-    def _index(self, patient: str, digest: bytes, send, replaces: RecordEntry | None = None) -> tuple[RecordEntry, bool]:
+    def _index(self, patient: str, digest: bytes, send,
+               replaces: RecordEntry | None = None) -> tuple[RecordEntry, bool]:
         """Indexes a stored object, a new record or a new version of `replaces`, unless a previous
         try already did; (entry, whether new). Runs under the patient's storage lock. The chain's
         dry run refuses a duplicate before anything is sent, so only a retry looks the entry up; a
