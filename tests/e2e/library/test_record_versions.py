@@ -175,3 +175,17 @@ def narrow_to_labs(carechain, patient, grantee):
     """Drops vitals from a grant, re-encrypting them; the end of access stays (it may not move later)."""
     expires_at = carechain.grant_of(patient.address, grantee).expires_at
     carechain.narrow(patient, grantee, [Category.LABS], False, expires_at, rotate=True)
+
+
+def test_an_entry_the_chain_does_not_hold_is_left_out_of_the_list(carechain, patient):
+    real = carechain.add_record(patient, patient.address, pulse(patient, 66))
+    carechain.indexed()
+    invented = hashlib.sha256(os.urandom(16)).digest()  # as an index gone astray would hold it
+    rows = carechain.index._db
+    rows.execute("INSERT INTO records VALUES (?, ?, 2, 2, ?, 0)", (patient.address, invented, patient.address))
+    try:
+        listed = carechain.current_records(patient.address)
+    finally:
+        rows.execute("DELETE FROM records WHERE digest = ?", (invented,))
+    assert [e.digest for e in listed.entries] == [real.digest]
+    assert (listed.total, listed.unconfirmed) == (2, 1)
