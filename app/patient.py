@@ -9,10 +9,11 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from app import backend
 from app.accounts import display_name, roles_required, short_address
 from app.carechain.errors import IntegrityError, InvalidInput, TransactionFailed
-from app.carechain.audit import AUDIT_FILTERS
+from app.carechain.audit import AUDIT_FILTERS, RE_ENCRYPTED
 from app.carechain.model import RecordEntry, checksum
 from app.carechain.records import Category
 from app.forms import ActionForm, GrantForm, NarrowForm, RenewForm, RevokeForm, choices
+from app.record_history import re_encryption
 from app.record_pages import add_record, digest_from, record_forms, send_attachment, show_record
 from app.views import sentence, when
 
@@ -34,18 +35,22 @@ def require_patient():
 
 @bp.get("/")
 def dashboard():
+    """The patient's records, newest first, each once: its current version, under the number of its
+    first version (stable across re-encryptions), with a link to its history if it has one."""
+    carechain = backend.get_carechain()
     patient = g.user.account.address
-    total = g.participant.record_count
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(request.args.get("page", 1, type=int), 1), pages)
-    last = total - (page - 1) * PAGE_SIZE  # newest first
-    first = max(1, last - PAGE_SIZE + 1)
-    entries = backend.get_carechain().records(patient, first, last - first + 1) if total else []
+    page = max(request.args.get("page", 1, type=int), 1)
+    listed = carechain.current_records(patient, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    pages = max(1, -(-listed.total // PAGE_SIZE))
+    if page > pages:  # a page past the end (records were re-indexed, or a hand-made link): the last one
+        page = pages
+        listed = carechain.current_records(patient, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     show_disputed = request.args.get("disputed") == "shown"
-    hidden = sum(entry.disputed for entry in entries) if not show_disputed else 0
-    rows = [(entry, _summary(entry)) for entry in reversed(entries) if show_disputed or not entry.disputed]
-    return render_template("patient/dashboard.html", rows=rows, page=page, pages=pages, total=total, hidden=hidden,
-                           show_disputed=show_disputed, dispute_form=ActionForm())
+    hidden = sum(entry.disputed for entry in listed.entries) if not show_disputed else 0
+    rows = [(entry, _summary(entry)) for entry in listed.entries if show_disputed or not entry.disputed]
+    return render_template("patient/dashboard.html", rows=rows, page=page, pages=pages, total=listed.total,
+                           hidden=hidden, unconfirmed=listed.unconfirmed, show_disputed=show_disputed,
+                           dispute_form=ActionForm())
 
 
 @bp.post("/records/<digest>/dispute")
@@ -59,7 +64,7 @@ def dispute(digest):
         except (InvalidInput, TransactionFailed) as error:
             flash(f"Not changed: {error}.", "error")
         else:
-            flash(f"Record #{entry.number} is {'marked as disputed and hidden from your list' if disputed else 'no longer disputed'}. "
+            flash(f"Record #{entry.origin} is {'marked as disputed and hidden from your list' if disputed else 'no longer disputed'}. "
                   f"{backend.mined()}", "success")
     return redirect(url_for("patient.dashboard", disputed="shown" if request.form.get("shown") == "1" else None))
 
@@ -68,7 +73,8 @@ def dispute(digest):
 def record(digest):
     opened = _open(digest_from(digest))
     file_url = url_for("patient.record_file", digest=digest) if opened.record.attachment else None
-    return show_record(opened, file_url, back=url_for("patient.dashboard"))
+    history_url = url_for("history.record_history", digest=digest) if opened.entry.has_versions else None
+    return show_record(opened, file_url, back=url_for("patient.dashboard"), history_url=history_url)
 
 
 @bp.get("/records/<digest>/file")
@@ -250,7 +256,7 @@ def audit():
     trail = trail[-AUDIT_PAGE:]
     digests = [bytes.fromhex(event.details[key]) for event in trail
                for key in ("digest", "oldDigest", "newDigest") if key in event.details]
-    numbers = {digest.hex(): number for digest, number in carechain.record_numbers(patient, digests).items()}
+    numbers = {digest.hex(): numbering.origin for digest, numbering in carechain.record_numbers(patient, digests).items()}
     rows = [(event, _describe(event, numbers)) for event in reversed(trail)]
     return render_template("patient/audit.html", rows=rows, filters=list(AUDIT_FILTERS), shown=shown,
                            paged=before is not None, older="{}-{}".format(*trail[0].position) if older else None)
@@ -342,9 +348,10 @@ def _describe(event, numbers: dict) -> str:
         return f"{grantee}'s access was revoked"
     if event.kind == "record added":
         return f"record #{details['number']} ({Category(details['category']).label}) was added"
-    if event.kind == "record replaced":
-        return (f"record #{numbers.get(details['oldDigest'], '?')} was re-encrypted as "
-                f"#{numbers.get(details['newDigest'], '?')}")
+    if event.kind == RE_ENCRYPTED:
+        return f"record #{numbers.get(details['oldDigest'], '?')} was {re_encryption(details['reason'])}"
+    if event.kind == "record corrected":
+        return f"record #{numbers.get(details['oldDigest'], '?')} was corrected by {display_name(event.actor)}"
     if event.kind == "device paired":
         return f"a device was paired ({short_address(details['device'])}); it may add your vitals"
     if event.kind == "device revoked":

@@ -69,7 +69,7 @@ def add_record(kind: str, kinds: list[str], patient: str, writable=None):
     except (InvalidInput, AccessDenied, TransactionFailed) as error:
         form.form_errors.append(sentence(error))
         return None
-    flash(f"Record #{entry.number} ({entry.category.label}: {record.title}) stored, encrypted and signed. "
+    flash(f"Record #{entry.origin} ({entry.category.label}: {record.title}) stored, encrypted and signed. "
           f"{backend.mined()}", "success")
     return entry
 
@@ -86,7 +86,7 @@ def send_attachment(opened: OpenedRecord):
     if not record.attachment:
         abort(404)
     extension = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg", "text/plain": "txt"}
-    name = f"record-{opened.entry.number}.{extension.get(record.content_type, 'bin')}"
+    name = f"record-{opened.entry.origin}.{extension.get(record.content_type, 'bin')}"
     return send_file(io.BytesIO(record.attachment), mimetype=record.content_type, as_attachment=True,
                      download_name=name)
 

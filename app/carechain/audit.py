@@ -11,11 +11,15 @@ from app.carechain.records import categories_in
 
 AUDIT_KINDS = {  # event name -> kind of audit event
     "AccessGranted": "granted", "AccessRenewed": "renewed", "AccessNarrowed": "narrowed", "AccessRevoked": "revoked",
-    "RecordAdded": "record added", "RecordSuperseded": "record replaced", "RecordDisputed": "record disputed",
+    "RecordAdded": "record added", "RecordSuperseded": "record corrected", "RecordDisputed": "record disputed",
     "RecordRead": "read", "DeviceAuthorized": "device paired", "DeviceRevoked": "device revoked",
     "AlertAcknowledged": "alert acknowledged", "RecordsListed": "listed", "ProfileUpdated": "profile updated",
 }
 DISPUTE_WITHDRAWN = "dispute withdrawn"  # the kind of a RecordDisputed event with `disputed` false
+# The kind of a RecordSuperseded event the patient sent: a rotation (a provider's is a correction).
+# The index keeps a replacement as this one event (see index.py), its details carrying the new
+# version's number and category, and here the rotation's reason if it was kept (else None).
+RE_ENCRYPTED = "record re-encrypted"
 AUDIT_FILTERS = {  # what the audit trail can be narrowed to: kinds of events
     "grants": ("AccessGranted", "AccessRenewed", "AccessNarrowed", "AccessRevoked"),
     "records": ("RecordAdded", "RecordSuperseded", "RecordDisputed"),
@@ -30,7 +34,7 @@ class AuditEvent:
     time: int
     block: int
     log_index: int
-    kind: str  # a value of AUDIT_KINDS, or DISPUTE_WITHDRAWN
+    kind: str  # a value of AUDIT_KINDS, DISPUTE_WITHDRAWN or RE_ENCRYPTED
     actor: str
     actor_role: str  # the actor's role on chain now: patient, hospital, doctor, or none (never registered)
     details: dict
@@ -46,20 +50,26 @@ class AuditFlows:
 
     def audit_trail(self, patient: str, limit: int | None = None, kinds: Iterable[str] | None = None,
                     before: tuple[int, int] | None = None) -> list[AuditEvent]:
-        """Grants, renewals, narrowings, revocations, records, disputes and reads of the patient,
-        oldest first: all of them, or the newest `limit`, from the event index, so a page costs the
-        same however long the history. `kinds` keeps only some of AUDIT_FILTERS ("grants",
-        "records", "reads", "devices", "profile"), so a flood of one kind hides no other. `before` (an event's
+        """Grants, renewals, narrowings, revocations, records (added, re-encrypted, corrected),
+        disputes, reads and listings, devices and profile changes of the patient, oldest first: all
+        of them, or the newest `limit`, from the event index, so a page costs the same however
+        long the history. `kinds` keeps only some of AUDIT_FILTERS ("grants", "records", "reads",
+        "devices", "profile"), so a flood of one kind hides no other. `before` (an event's
         `position`) keeps only older events: the page before `page` is
         `audit_trail(..., before=page[0].position)`."""
         patient = checksum(patient)
         found = self.indexed().events(patient, self._audit_event_names(kinds), limit, before)
         roles = self.index.roles({actor for *_, actor, _ in found})
+        reasons = self.journal.reasons(patient) if any(name == "RecordSuperseded" for *_, name, _, _ in found) else {}
         trail = []
         for block, log_index, time, name, actor, details in found:
             if "categories" in details:
                 details["categories"] = [c.label for c in categories_in(details["categories"])]
-            kind = DISPUTE_WITHDRAWN if name == "RecordDisputed" and not details["disputed"] else AUDIT_KINDS[name]
+            kind = AUDIT_KINDS[name]
+            if name == "RecordDisputed" and not details["disputed"]:
+                kind = DISPUTE_WITHDRAWN
+            elif name == "RecordSuperseded" and actor == patient:
+                kind, details["reason"] = RE_ENCRYPTED, reasons.get(details["newDigest"])
             trail.append(AuditEvent(time, block, log_index, kind, actor, roles.get(actor, "none"), details))
         return trail
 

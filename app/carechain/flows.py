@@ -1,6 +1,6 @@
 """Every flow of the product as one call: `CareChain` combines the flows of registry.py, storage.py,
-reading.py, summaries.py, grants.py, rotation.py, audit.py, devices.py, ingest.py, alerts.py,
-vitals_history.py and profiles.py over one connection to the chain and the IPFS node.
+versions.py, reading.py, summaries.py, grants.py, rotation.py, audit.py, devices.py, ingest.py,
+alerts.py, vitals_history.py and profiles.py over one connection to the chain and the IPFS node.
 The web app is a thin layer over this class.
 """
 
@@ -14,7 +14,7 @@ from app.carechain.grants import GrantFlows
 from app.carechain.index import EventIndex
 from app.carechain.ingest import IngestFlows
 from app.carechain.ipfs import IpfsStore
-from app.carechain.model import RecordEntry
+from app.carechain.model import Numbering, RecordEntry
 from app.carechain.profiles import ProfileFlows
 from app.carechain.quota import StorageQuota
 from app.carechain.reading import ReadingFlows
@@ -23,11 +23,12 @@ from app.carechain.rotation import RotationFlows, RotationJournal
 from app.carechain.settings import Settings
 from app.carechain.storage import StorageFlows
 from app.carechain.summaries import SummaryFlows
+from app.carechain.versions import VersionFlows
 from app.carechain.vitals_history import VitalsHistoryFlows
 
 
-class CareChain(RegistryFlows, StorageFlows, ReadingFlows, GrantFlows, RotationFlows, AuditFlows, DeviceFlows,
-                IngestFlows, AlertFlows, VitalsHistoryFlows, SummaryFlows, ProfileFlows):
+class CareChain(RegistryFlows, StorageFlows, VersionFlows, ReadingFlows, GrantFlows, RotationFlows, AuditFlows,
+                DeviceFlows, IngestFlows, AlertFlows, VitalsHistoryFlows, SummaryFlows, ProfileFlows):
     """Every flow of the product as one call on one object; each concern lives in its own module."""
 
     def __init__(self, chain: Chain, store: IpfsStore, index: EventIndex, journal: RotationJournal,
@@ -48,7 +49,7 @@ class CareChain(RegistryFlows, StorageFlows, ReadingFlows, GrantFlows, RotationF
         self.unreadable: list[RecordEntry] = []  # entries skipped by this instance's flows
         self._public_keys: dict[str, bytes] = {}
         self._bundles: dict[bytes, tuple[str, dict]] = {}
-        self._numbers: dict[tuple[str, bytes], int] = {}
+        self._numbers: dict[tuple[str, bytes], Numbering] = {}
 
     @classmethod
     def connect(cls, settings: Settings | None = None) -> "CareChain":

@@ -53,7 +53,9 @@ class GrantFlows:
         self.chain.transact(patient, "narrowAccess", grantee, categories_mask(categories), bool(can_write),
                             int(expires_at))
         dropped = set(before.categories) - {Category(c) for c in categories}
-        rotation = self.rotate(patient, dropped, f"narrowing {grantee}") if rotate and dropped else Rotation([], [])
+        rotation = Rotation([], [])
+        if rotate and dropped:
+            rotation = self.rotate(patient, dropped, f"narrowing {grantee}'s grant")
         return self.grant_of(patient.address, grantee), rotation
 
     def revoke(self, patient: LocalAccount, grantee: str, rotate: bool = True) -> Rotation:

@@ -1,12 +1,16 @@
 """The event index: an SQLite mirror of the contract's events, so that pages and flows look up
-participants, grants, key bundles, record numbers, profile digests and the audit trail in one query
-instead of scanning `eth_getLogs` from the deployment block.
+participants, grants, key bundles, records and their versions, profile digests and the audit trail
+in one query instead of scanning `eth_getLogs` from the deployment block.
 
 It follows the chain from the deployment block, a chunk of blocks at a time, and survives restarts
 by resuming from the last block it indexed. Before each catch-up it checks that the chain still
 holds that block with the hash it saw: a chain that was reset, replaced or reorganised (another
 genesis, the contract deployed again) is detected and the index is rebuilt from scratch. Several
 threads and processes may share the file (SQLite in WAL mode; one catch-up at a time).
+
+A replacement (`supersedeRecord`: a re-encryption, a correction) emits RecordAdded and
+RecordSuperseded in one transaction; the index keeps it as one event, the RecordSuperseded with the
+new version's number, category and author, and links the versions of each record.
 
 The index says what happened; the chain decides. Pages show grants, roles and providers as the
 caught-up index holds them; every access check and every change is decided by the contract against
@@ -20,9 +24,10 @@ import time
 from pathlib import Path
 
 from app.carechain.locks import named_lock
+from app.carechain.model import Numbering
 
 CHUNK = 5_000  # blocks per eth_getLogs query
-INDEX_VERSION = "4"  # bump to rebuild every index when the schema or the rows' meaning changes
+INDEX_VERSION = "5"  # bump to rebuild every index when the schema or the rows' meaning changes
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
@@ -46,9 +51,15 @@ CREATE TABLE IF NOT EXISTS bundles (
 CREATE INDEX IF NOT EXISTS bundles_by_grant ON bundles (patient, grantee);
 CREATE INDEX IF NOT EXISTS bundles_by_digest ON bundles (bundle);
 CREATE TABLE IF NOT EXISTS records (
-    patient TEXT NOT NULL, digest BLOB NOT NULL, number INTEGER NOT NULL, PRIMARY KEY (patient, digest));
+    patient TEXT NOT NULL, digest BLOB NOT NULL, number INTEGER NOT NULL, origin INTEGER NOT NULL,
+    author TEXT NOT NULL, replaced_by INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (patient, digest));
+CREATE INDEX IF NOT EXISTS records_current ON records (patient, replaced_by, origin);
+CREATE INDEX IF NOT EXISTS records_by_origin ON records (patient, origin, number);
 CREATE TABLE IF NOT EXISTS profiles (patient TEXT PRIMARY KEY, digest BLOB NOT NULL);
 """
+# A record's versions: `number` is the chain's number of each entry; `origin` the number of the
+# record's first version, shared by all its versions (the number people see); `replaced_by` the
+# number of the next version (0 while current).
 # event -> (argument naming the account, role, argument naming its affiliation: a doctor's hospital,
 # a device's patient)
 REGISTRATIONS = {"PatientRegistered": ("patient", "patient", None), "HospitalRegistered": ("hospital", "hospital", None),
@@ -75,10 +86,21 @@ class EventIndex:
         self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        with named_lock("event index", self.path):
+            self._create_schema()
         self._lock = threading.RLock()  # one statement at a time on the shared connection
         self._caught_up: tuple[float, int] | None = None  # (when the last catch-up began, its block)
         self._decoders = _decoders_of(chain)
+
+    def _create_schema(self) -> None:
+        """Creates the tables; an index file another version wrote (other tables or columns) is
+        emptied first, and `sync` then rebuilds it from the chain."""
+        if self._db.execute("PRAGMA user_version").fetchone()[0] != int(INDEX_VERSION):
+            tables = [name for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            for table in tables:
+                self._db.execute(f"DROP TABLE {table}")
+        self._db.executescript(SCHEMA)
+        self._db.execute(f"PRAGMA user_version = {int(INDEX_VERSION)}")
 
     def close(self) -> None:
         self._db.close()
@@ -148,6 +170,9 @@ class EventIndex:
         actor = args.get("reader") or args.get("author") or args.get("doctor") or patient
         details = {key: (bytes(value).hex() if isinstance(value, bytes) else value)
                    for key, value in args.items() if key != "patient"}
+        if name == "RecordSuperseded":
+            actor = self._apply_supersession(patient, bytes(args["oldDigest"]), bytes(args["newDigest"]),
+                                             event["blockNumber"], details)
         self._db.execute("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
                          (*position, time, name, patient, actor, json.dumps(details)))
         if name in REGISTRATIONS:
@@ -175,13 +200,30 @@ class EventIndex:
             self._db.execute("UPDATE grants SET expires_at = 0 WHERE patient = ? AND grantee = ?",
                              (patient, args["grantee"]))
         elif name == "RecordAdded":
-            self._db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?)",
-                             (patient, bytes(args["digest"]), args["number"]))
+            self._db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, 0)",
+                             (patient, bytes(args["digest"]), args["number"], args["number"], args["author"]))
         elif name == "ProfileUpdated":
             self._db.execute("INSERT OR REPLACE INTO profiles VALUES (?, ?)", (patient, bytes(args["digest"])))
         if name in ("AccessGranted", "AccessRenewed") and any(args["keyBundle"]):
             self._db.execute("INSERT OR REPLACE INTO bundles VALUES (?, ?, ?, ?, ?)",
                              (patient, args["grantee"], bytes(args["keyBundle"]), *position))
+
+    def _apply_supersession(self, patient: str, old: bytes, new: bytes, block: int, details: dict) -> str:
+        """Links a new version to the record it replaces, and folds the RecordAdded event of the
+        same transaction into this one's row (`details` gains its number and category): one change,
+        one line of the audit trail. Returns the actor: the new version's author."""
+        (origin,) = self._db.execute("SELECT origin FROM records WHERE patient = ? AND digest = ?",
+                                     (patient, old)).fetchone()
+        number, author = self._db.execute("SELECT number, author FROM records WHERE patient = ? AND digest = ?",
+                                          (patient, new)).fetchone()
+        self._db.execute("UPDATE records SET origin = ? WHERE patient = ? AND digest = ?", (origin, patient, new))
+        self._db.execute("UPDATE records SET replaced_by = ? WHERE patient = ? AND digest = ?", (number, patient, old))
+        log_index, added = self._db.execute(
+            "SELECT log_index, details FROM events WHERE block = ? AND patient = ? AND name = 'RecordAdded' "
+            "AND json_extract(details, '$.digest') = ?", (block, patient, new.hex())).fetchone()
+        self._db.execute("DELETE FROM events WHERE block = ? AND log_index = ?", (block, log_index))
+        details.update(number=number, category=json.loads(added)["category"])
+        return author
 
     # Looking things up (call `sync` first)
 
@@ -264,10 +306,10 @@ class EventIndex:
     def bundle_delivered(self, patient: str, bundle: bytes) -> bool:
         return bool(self._query("SELECT 1 FROM bundles WHERE patient = ? AND bundle = ?", patient, bytes(bundle)))
 
-    def record_numbers(self, patient: str, digests) -> dict[bytes, int]:
+    def record_numbers(self, patient: str, digests) -> dict[bytes, Numbering]:
         digests = [bytes(digest) for digest in digests]
-        return {bytes(digest): number for digest, number in self._query(
-            f"SELECT digest, number FROM records WHERE patient = ? AND digest IN ({_marks(digests)})",
+        return {bytes(digest): Numbering(number, origin) for digest, number, origin in self._query(
+            f"SELECT digest, number, origin FROM records WHERE patient = ? AND digest IN ({_marks(digests)})",
             patient, *digests)}
 
     def profiles(self, patients: list[str]) -> dict[str, bytes]:
@@ -275,6 +317,22 @@ class EventIndex:
         return {patient: bytes(digest) for patient, digest in self._query(
             f"SELECT patient, digest FROM profiles WHERE patient IN ({_marks(patients)}) AND digest != ?",
             *patients, bytes(32))}
+    def current_records(self, patient: str, limit: int, offset: int = 0) -> list[tuple[bytes, Numbering]]:
+        """(digest, numbering) of the current version of `limit` of the patient's records after the
+        first `offset`, newest record first (by first version: a re-encryption moves nothing)."""
+        return [(bytes(digest), Numbering(number, origin)) for digest, number, origin in self._query(
+            "SELECT digest, number, origin FROM records WHERE patient = ? AND replaced_by = 0 "
+            "ORDER BY origin DESC LIMIT ? OFFSET ?", patient, limit, offset)]
+
+    def current_record_count(self, patient: str) -> int:
+        return self._query("SELECT COUNT(*) FROM records WHERE patient = ? AND replaced_by = 0", patient)[0][0]
+
+    def versions(self, patient: str, digest: bytes) -> list[tuple[bytes, Numbering]]:
+        """(digest, numbering) of every version of the record `digest` belongs to, oldest first."""
+        return [(bytes(found), Numbering(number, origin)) for found, number, origin in self._query(
+            "SELECT digest, number, origin FROM records WHERE patient = ? AND origin = "
+            "(SELECT origin FROM records WHERE patient = ? AND digest = ?) ORDER BY number",
+            patient, patient, bytes(digest))]
 
     def events(self, patient: str, names, limit: int | None = None,
                before: tuple[int, int] | None = None) -> list[tuple]:

@@ -1,6 +1,7 @@
 """The library's view of what the chain holds: participants, index entries, opened records, grants."""
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from eth_utils import is_address, to_checksum_address
 
@@ -40,13 +41,19 @@ class Participant:
         return [self.address, self.hospital] if self.hospital else [self.address]
 
 
+class Numbering(NamedTuple):
+    number: int  # the chain's number of an entry: internal
+    origin: int  # the chain's number of the record's first version: the number people see
+
+
 @dataclass(frozen=True)
 class RecordEntry:
-    """An index entry of the chain."""
+    """An index entry of the chain: one version of a record."""
 
     patient: str
     digest: bytes
-    number: int
+    number: int  # the chain's own, internal: a re-encryption or a correction gets a new one
+    origin: int  # the number of the record's first version: the one people see, the same for every version
     author: str
     category: Category
     added_at: int
@@ -54,10 +61,15 @@ class RecordEntry:
     disputed: bool  # flagged by the patient (e.g. junk a write grantee indexed); the entry stays
 
     @classmethod
-    def of(cls, patient: str, digest: bytes, number: int, stored: tuple) -> "RecordEntry":
+    def of(cls, patient: str, digest: bytes, numbering: Numbering, stored: tuple) -> "RecordEntry":
         """An entry from the contract's Record (author, category, addedAt, supersededBy, disputed)."""
         author, category, added_at, superseded_by, disputed = stored
-        return cls(patient, bytes(digest), number, author, Category(category), added_at, superseded_by, disputed)
+        return cls(patient, bytes(digest), *numbering, author, Category(category), added_at, superseded_by, disputed)
+
+    @property
+    def has_versions(self) -> bool:
+        """Whether the record was ever re-encrypted or corrected: its history has more than this entry."""
+        return self.number != self.origin or self.superseded_by != 0
 
     @property
     def cid(self) -> str:

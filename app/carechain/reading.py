@@ -10,7 +10,7 @@ from eth_utils import keccak
 
 from app.carechain import crypto, envelope
 from app.carechain.errors import AccessDenied, IntegrityError, InvalidInput, TransactionFailed
-from app.carechain.model import ZERO_ADDRESS, OpenedRecord, Participant, RecordEntry, checksum
+from app.carechain.model import ZERO_ADDRESS, Numbering, OpenedRecord, Participant, RecordEntry, checksum
 from app.carechain.records import Category, Record
 from app.carechain.summaries import Summary, open_summary
 
@@ -83,7 +83,7 @@ class ReadingFlows:
             if readable_until <= time.time():
                 raise AccessDenied(self.access_problem(patient, reader, Category(stored[1]))
                                    or "your access to this record ended while it was being opened")
-            entries.append(RecordEntry.of(patient, digest, numbers.get(bytes(digest), 0), stored))
+            entries.append(RecordEntry.of(patient, digest, numbers.get(bytes(digest), Numbering(0, 0)), stored))
         return entries
 
     def _log_reads(self, reader: LocalAccount, patient: str, digests: list[bytes]) -> None:

@@ -14,7 +14,7 @@ from eth_utils import keccak
 from app.carechain import crypto, envelope
 from app.carechain.errors import InvalidInput, TransactionFailed
 from app.carechain.locks import named_lock
-from app.carechain.model import NO_DIGEST, ZERO_ADDRESS, RecordEntry, checksum
+from app.carechain.model import NO_DIGEST, ZERO_ADDRESS, Numbering, RecordEntry, checksum
 from app.carechain.records import Record
 from app.carechain.summaries import Summary, seal_summary
 
@@ -51,16 +51,17 @@ class StorageFlows:
         stored = self.chain.call("recordOf", patient, digest)
         if stored[0] == ZERO_ADDRESS:
             return None
-        return RecordEntry.of(patient, digest, self.record_numbers(patient, [digest]).get(bytes(digest), 0), stored)
+        numbering = self.record_numbers(patient, [digest]).get(bytes(digest), Numbering(0, 0))
+        return RecordEntry.of(patient, digest, numbering, stored)
 
     def records(self, patient: str, first: int = 1, limit: int = 100) -> list[RecordEntry]:
-        """One page of a patient's index, oldest first (numbers from 1, at most 100 a page)."""
+        """One page of a patient's index, every version of every record, oldest first (the chain's
+        numbers from 1, at most 100 a page), each with its record's first number from the index."""
         patient = checksum(patient)
         digests, entries = self.chain.call("recordsPage", patient, first, limit)
-        page = [RecordEntry.of(patient, digest, max(first, 1) + i, stored)
-                for i, (digest, stored) in enumerate(zip(digests, entries))]
-        self._numbers.update(((patient, entry.digest), entry.number) for entry in page)
-        return page
+        numbers = self.record_numbers(patient, digests)
+        return [RecordEntry.of(patient, digest, numbers.get(bytes(digest), Numbering(number, number)), stored)
+                for number, (digest, stored) in enumerate(zip(digests, entries), start=max(first, 1))]
 
     def all_records(self, patient: str, current_only: bool = True) -> list[RecordEntry]:
         found, first = [], 1
@@ -85,9 +86,10 @@ class StorageFlows:
         self.chain.transact(patient, "disputeRecord", bytes(digest), bool(disputed))
         return self.record(patient.address, digest)
 
-    def record_numbers(self, patient: str, digests) -> dict[bytes, int]:
-        """The numbers of some of a patient's records, from the event index (caught up with the
-        chain only if it lacks some); numbers never change, so they are cached."""
+    def record_numbers(self, patient: str, digests) -> dict[bytes, Numbering]:
+        """The numbers of some of a patient's index entries (the chain's, and their record's first
+        version's, which pages show), from the event index (caught up with the chain only if it
+        lacks some). An entry's numbers never change once indexed, so they are cached."""
         patient = checksum(patient)
         wanted = [bytes(d) for d in set(digests) if (patient, bytes(d)) not in self._numbers]
         found = self.index.record_numbers(patient, wanted) if wanted else {}
@@ -110,10 +112,12 @@ class StorageFlows:
         header = dataclasses.replace(header, summary=seal_summary(secrets.key, header, summary))
         return envelope.encode(header, crypto.seal(secrets.key, secrets.nonce, payload, header.associated_data()))
 
-    def _index(self, patient: str, digest: bytes, send) -> tuple[RecordEntry, bool]:
-        """Indexes a stored object unless a previous try already did; (entry, whether new). Runs
-        under the patient's storage lock. The chain's dry run refuses a duplicate before anything
-        is sent, so only a retry looks the entry up; a new entry comes from the receipt."""
+    def _index(self, patient: str, digest: bytes, send,
+               replaces: RecordEntry | None = None) -> tuple[RecordEntry, bool]:
+        """Indexes a stored object, a new record or a new version of `replaces`, unless a previous
+        try already did; (entry, whether new). Runs under the patient's storage lock. The chain's
+        dry run refuses a duplicate before anything is sent, so only a retry looks the entry up; a
+        new entry comes from the receipt."""
         try:
             receipt = self._send_or_release(digest, send,
                                             still_needed=lambda: self.record(patient, digest) is not None)
@@ -123,9 +127,10 @@ class StorageFlows:
             raise
         (added,) = self.chain.events_of(receipt, "RecordAdded")
         added_at, _ = self.chain.blocks([receipt["blockNumber"]])[receipt["blockNumber"]]
-        entry = RecordEntry.of(patient, added["digest"], added["number"],
-                               (added["author"], added["category"], added_at, 0, False))
-        self._numbers[patient, entry.digest] = entry.number
+        numbering = Numbering(added["number"], replaces.origin if replaces else added["number"])
+        stored = (added["author"], added["category"], added_at, 0, False)
+        entry = RecordEntry.of(patient, added["digest"], numbering, stored)
+        self._numbers[patient, entry.digest] = numbering
         return entry, True
 
     def _send_or_release(self, digest: bytes, send, still_needed) -> dict:

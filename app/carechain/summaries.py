@@ -158,7 +158,7 @@ class RecordQuery:
                  and (not words or row.summary and all(word in row.summary.title.lower() for word in words))
                  and (since is None or row.summary and row.summary.clinical_date[:10] >= since)
                  and (until is None or row.summary and row.summary.clinical_date[:10] <= until)]
-        return sorted(found, key=lambda row: (row.moment, row.entry.number), reverse=not self.oldest_first)
+        return sorted(found, key=lambda row: (row.moment, row.entry.origin), reverse=not self.oldest_first)
 
 
 class SummaryCache:

@@ -1,4 +1,5 @@
-"""What the browser tests do on pages: sign up a patient, log in, grant a doctor, take screenshots."""
+"""What the browser tests do on pages: sign up a patient, log in, add a record, grant a doctor, take
+screenshots."""
 
 from scripts.localchain import ROOT
 
@@ -33,6 +34,15 @@ def sign_up_patient(page) -> str:
     page.click("button:has-text('Register as a patient')")
     page.wait_for_selector("text=You are registered as a patient")
     return address
+
+
+def add_pulse(page, value: str) -> None:
+    page.click("nav >> text=Add a record")
+    page.select_option("#vitals-kind", "pulse")
+    page.fill("#vitals-value", value)
+    screenshot(page, "03-add-record")
+    page.click("#vitals button:has-text('Store record')")
+    page.wait_for_selector("text=stored, encrypted and signed")
 
 
 def grant_doctor(page, doctor: str, days: str) -> None:

@@ -2,17 +2,8 @@
 period; the doctor logs in and reads it; chain time passes the expiry and the doctor is refused;
 granted again and then revoked, the doctor is refused again."""
 
-from tests.e2e.browser.pages import grant_doctor, log_in, screenshot, sign_up_patient
+from tests.e2e.browser.pages import add_pulse, grant_doctor, log_in, screenshot, sign_up_patient
 from tests.e2e.helpers import travel_to
-
-
-def add_pulse(page, value: str) -> None:
-    page.click("nav >> text=Add a record")
-    page.select_option("#vitals-kind", "pulse")
-    page.fill("#vitals-value", value)
-    screenshot(page, "03-add-record")
-    page.click("#vitals button:has-text('Store record')")
-    page.wait_for_selector("text=stored, encrypted and signed")
 
 
 def test_grant_read_expire_and_revoke(open_browser, logins, carechain):

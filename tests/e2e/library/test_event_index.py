@@ -55,7 +55,7 @@ def test_the_index_agrees_with_the_chain_after_a_random_history(carechain, peopl
                 assert indexed == (expires_at, mask, can_write)
         entries = carechain.all_records(patient.address, current_only=False)
         assert index.record_numbers(patient.address, [e.digest for e in entries]) == \
-            {e.digest: e.number for e in entries}
+            {e.digest: (e.number, e.origin) for e in entries}
         delivered = {bytes(e["args"]["keyBundle"]) for name in ("AccessGranted", "AccessRenewed")
                      for e in carechain.chain.events(name, patient=patient.address) if any(e["args"]["keyBundle"])}
         assert set(index.bundles(patient.address, grantees)) == delivered
@@ -103,3 +103,17 @@ def test_a_replaced_chain_is_detected_and_the_index_rebuilt(carechain, people, t
 
     assert index.public_key(ghost.address) is None  # rebuilt from the chain as it is now
     assert index.public_key(people.doctor.address) is not None
+
+
+def test_an_index_file_of_an_older_version_is_rebuilt_in_this_ones_schema(carechain, patient, tmp_path):
+    """An upgrade meets the index file the previous version wrote (here: records without their
+    versions' columns): the file is emptied and rebuilt from the chain, not crashed on."""
+    entry = carechain.add_record(patient, patient.address, pulse(patient))
+    old = sqlite3.connect(tmp_path / "index.sqlite")
+    old.executescript("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                      "CREATE TABLE records (patient TEXT NOT NULL, digest BLOB NOT NULL, number INTEGER NOT NULL);"
+                      "INSERT INTO meta VALUES ('identity', 'an older version');")
+    old.close()
+    index = fresh_index(tmp_path, carechain)
+    index.sync(carechain.chain)
+    assert index.record_numbers(patient.address, [entry.digest])[entry.digest].origin == entry.number
