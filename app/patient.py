@@ -12,7 +12,8 @@ from app.carechain.errors import IntegrityError, InvalidInput, TransactionFailed
 from app.carechain.audit import AUDIT_FILTERS, RE_ENCRYPTED
 from app.carechain.model import RecordEntry, checksum
 from app.carechain.records import Category
-from app.forms import ActionForm, GrantForm, NarrowForm, RenewForm, RevokeForm, choices
+from app.carechain.summaries import Summary
+from app.forms import ActionForm, GrantForm, NarrowForm, RecordFilterForm, RenewForm, RevokeForm, choices
 from app.record_history import re_encryption
 from app.record_pages import add_record, digest_from, record_forms, send_attachment, show_record
 from app.views import sentence, when
@@ -20,6 +21,7 @@ from app.views import sentence, when
 bp = Blueprint("patient", __name__, url_prefix="/patient")
 
 PAGE_SIZE = 20
+FILTERS = ("text", "category", "since", "until", "order")  # the records list's filters (RecordFilterForm)
 AUDIT_PAGE = 100  # events per page of the audit trail
 AUDIT_CURSOR = re.compile(r"(\d{1,12})-(\d{1,9})")  # ?before=<block>-<log index>: a page of older events
 GRANTS_PAGE = 50  # newest grantees shown
@@ -36,7 +38,12 @@ def require_patient():
 @bp.get("/")
 def dashboard():
     """The patient's records, newest first, each once: its current version, under the number of its
-    first version (stable across re-encryptions), with a link to its history if it has one."""
+    first version (stable across re-encryptions), with a link to its history if it has one. Any
+    filter (words of the title, a category, clinical dates, an order) lists the matching records by
+    clinical date instead."""
+    filters = RecordFilterForm(formdata=request.args)
+    if any(request.args.get(name) for name in FILTERS):
+        return _filtered_dashboard(filters)
     carechain = backend.get_carechain()
     patient = g.user.account.address
     page = max(request.args.get("page", 1, type=int), 1)
@@ -50,7 +57,24 @@ def dashboard():
     rows = [(entry, _summary(entry)) for entry in listed.entries if show_disputed or not entry.disputed]
     return render_template("patient/dashboard.html", rows=rows, page=page, pages=pages, total=listed.total,
                            hidden=hidden, unconfirmed=listed.unconfirmed, show_disputed=show_disputed,
-                           dispute_form=ActionForm())
+                           dispute_form=ActionForm(), filters=filters, filtered={})
+
+
+def _filtered_dashboard(filters: RecordFilterForm):
+    """The records matching the filters, by clinical date: every current record's sealed summary is
+    read (each fetched once per server process), then only the page shown is opened and verified."""
+    carechain = backend.get_carechain()
+    show_disputed = request.args.get("disputed") == "shown"
+    matching = filters.query().select(carechain.list_records(g.user.account, g.user.account.address).records)
+    hidden = 0 if show_disputed else sum(row.entry.disputed for row in matching)
+    matching = [row for row in matching if show_disputed or not row.entry.disputed]
+    pages = max(1, -(-len(matching) // PAGE_SIZE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    rows = [(row.entry, _summary(row.entry)) for row in matching[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]]
+    return render_template("patient/dashboard.html", rows=rows, page=page, pages=pages, total=len(matching),
+                           hidden=hidden, unconfirmed=0, show_disputed=show_disputed, dispute_form=ActionForm(),
+                           filters=filters, filtered={name: request.args[name] for name in FILTERS
+                                                      if request.args.get(name)})
 
 
 @bp.post("/records/<digest>/dispute")
@@ -267,15 +291,16 @@ def _open(digest: bytes):
 
 
 def _summary(entry: RecordEntry) -> dict:
-    """Title and verification of a record, decrypted once per session."""
+    """Title, clinical date and verification of a record, decrypted once per session."""
     cached = g.user.summaries.get(entry.digest)
     if cached is None:
         try:
             opened = _open(entry.digest)
             cached = {"title": opened.record.title, "verified": True, "problem": None,
-                      "created_at": opened.record.created_at, "author": opened.author}
+                      "clinical": Summary.of(opened.record), "created_at": opened.record.created_at,
+                      "author": opened.author}
         except IntegrityError as error:
-            cached = {"title": "(unreadable)", "verified": False, "problem": str(error),
+            cached = {"title": "(unreadable)", "verified": False, "problem": str(error), "clinical": None,
                       "created_at": entry.added_at, "author": entry.author}
         g.user.summaries[entry.digest] = cached
     return cached

@@ -23,6 +23,7 @@ SHA2_256_PREFIX = b"\x12\x20"  # multihash: sha2-256, 32 bytes
 # 256 KiB, each a dag-pb leaf holding a UnixFS File node, under a balanced tree of parents with at
 # most 174 links each.
 CHUNK_SIZE = 262_144
+GC_TIMEOUT = 5  # seconds a rotation waits for the node's garbage collection
 MAX_LINKS = 174
 log = logging.getLogger(__name__)
 # ipfshttpclient 0.7.0 passes urllib3 an argument that urllib3 2 deprecates; harmless, and not ours.
@@ -133,10 +134,18 @@ class IpfsStore:
         except IpfsError as error:
             raise ServiceUnavailable(f"the IPFS node at {self.api_multiaddr} cannot be reached ({error})") from None
 
-    def collect_garbage(self) -> None:
+    def collect_garbage(self) -> bool:
         """Deletes every unpinned block from the node's store (after a rotation: the old
-        ciphertext is then really gone from this node)."""
-        self._call(lambda: self._client.repo.gc(quiet=True))
+        ciphertext is then really gone from this node). The node collects only when no other
+        request holds its store; if it has not finished within GC_TIMEOUT the caller goes on
+        (False), and the blocks, already unpinned, go with the node's next collection."""
+        try:
+            self._call(lambda: self._client.repo.gc(quiet=True, timeout=GC_TIMEOUT))
+        except Stalled:
+            log.warning("the IPFS node did not collect garbage within %s s; unpinned blocks go at its next "
+                        "collection", GC_TIMEOUT)
+            return False
+        return True
 
     def is_pinned(self, digest: bytes) -> bool:
         try:

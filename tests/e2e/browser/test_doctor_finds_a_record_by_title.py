@@ -1,9 +1,14 @@
 """A doctor in Chromium finds a record in a patient's list by words of its title, narrows the list
 to a period of clinical dates, and opens the record found: titles and dates are shown without
-opening the records, newest clinical date first."""
+opening the records, newest clinical date first. The patient's own list, filtered the same way.
+(Their screenshots are the README's, docs/screenshots/.)"""
 
+from datetime import date
+
+from app.carechain.keystore import Keystore
+from app.carechain.profiles import profile_of
 from app.carechain.records import Record, condition, document
-from tests.e2e.browser.pages import log_in, screenshot
+from tests.e2e.browser.pages import PASSWORD, log_in, screenshot
 from tests.e2e.clinic_resources import clinic_resources
 from tests.e2e.helpers import days_from_now, pulse
 
@@ -12,7 +17,8 @@ def rows(page) -> list[str]:
     return [title.strip() for title in page.locator("table.records td[data-label=Record] a").all_inner_texts()]
 
 
-def test_a_doctor_finds_a_record_by_title(open_browser, logins, carechain, patient):
+def test_a_doctor_finds_a_record_by_title(open_browser, logins, carechain, patient, stack):
+    carechain.write_profile(patient, profile_of(patient.address, "Ada", "Lovelace", date(1990, 12, 10), "female"))
     resources = clinic_resources(patient.address)
     for record in (Record.from_fhir(resources["Immunization"]), Record.from_fhir(resources["Procedure"]),
                    Record.from_fhir(resources["AllergyIntolerance"]), Record.from_fhir(resources["Composition"]),
@@ -48,3 +54,14 @@ def test_a_doctor_finds_a_record_by_title(open_browser, logins, carechain, patie
     doctor.click("a:has-text('Procedure: Appendectomy')")
     doctor.wait_for_selector("text=This read was logged on chain")
     assert [event.kind for event in carechain.audit_trail(patient.address, kinds=["reads"])] == ["listed", "read"]
+
+    Keystore(stack[1].keystores).import_key(patient.key.hex(), PASSWORD)
+    me = open_browser()
+    log_in(me, patient.address)
+    me.wait_for_selector("h1:has-text('My records')")
+    assert len(rows(me)) == 7 and me.locator(".badge.verified").count() == 7
+    screenshot(me, "02b-patient-records")
+    me.fill("#text", "x-ray")
+    me.click("button:has-text('Filter')")
+    me.wait_for_selector("text=1 matching record, by clinical date")
+    assert rows(me) == ["Chest X-ray report"]

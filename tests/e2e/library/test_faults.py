@@ -2,6 +2,7 @@
 while a transaction is pending. Each time the user gets a clear error, no index entry points at
 missing data, nothing is lost, and the same call succeeds once the service is back."""
 
+import io
 import signal
 import threading
 import time
@@ -34,12 +35,23 @@ def in_background(call):
     return wait
 
 
-def test_ipfs_killed_during_an_upload(carechain, services, patient):
+def test_ipfs_killed_during_an_upload(carechain, services, patient, monkeypatch):
+    """The daemon is killed once the first megabyte of the request has been sent: the upload is
+    cut midway whatever the machine's speed."""
     record = document(patient.address, "Scan", SCAN, "application/pdf")
-    wait = in_background(lambda: carechain.add_record(patient, patient.address, record))
-    time.sleep(0.3)  # encrypting and sending 18 MB
-    services.ipfs.kill()
-    outcome = wait()
+    add = carechain.store._client.add
+
+    class KilledMidway(io.BytesIO):
+        def read(self, size=-1):
+            if self.tell() > 1 << 20 and services.ipfs.poll() is None:
+                services.ipfs.kill()
+                services.ipfs.wait()
+            return super().read(size)
+
+    monkeypatch.setattr(carechain.store._client, "add", lambda file, **options: add(KilledMidway(file.read()),
+                                                                                      **options))
+    outcome = in_background(lambda: carechain.add_record(patient, patient.address, record))()
+    monkeypatch.undo()
     services.start_ipfs()  # from its data folder, clearing the killed daemon's lock
 
     assert isinstance(outcome.get("error"), ServiceUnavailable), outcome
