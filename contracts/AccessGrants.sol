@@ -87,6 +87,11 @@ abstract contract AccessGrants is Devices {
     function grantAccess(address grantee, uint32 categories, bool writable, uint40 expiresAt, bytes32 keyBundle)
         external
     {
+        _grant(grantee, categories, writable, expiresAt, keyBundle);
+    }
+
+    /// @dev {grantAccess} by the caller, a patient; also how an approved access request grants.
+    function _grant(address grantee, uint32 categories, bool writable, uint40 expiresAt, bytes32 keyBundle) internal {
         _requirePatient(msg.sender);
         _requireActiveGrantee(grantee);
         if (categories == 0) revert AccessGrantsEmptyScope();

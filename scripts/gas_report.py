@@ -58,6 +58,8 @@ def measure() -> list[tuple[str, int, int | None, int]]:
         ("renew grant", lambda: contract.renewAccess(doctor, expires + DAY, KEY_BUNDLE, {"from": patient}), None, 0),
         ("narrow grant", lambda: contract.narrowAccess(doctor, 0b1, False, expires, {"from": patient}), None, 0),
         ("revoke grant", lambda: contract.revokeAccess(doctor, {"from": patient}), 30_000, 0),
+        ("request access (doctor)", lambda: contract.requestAccess(patient, 0b1, False, 7 * DAY, KEY_BUNDLE, {"from": doctor}), None, 1),
+        ("approve a request, granting (patient)", lambda: contract.approveRequest(doctor, 0b1, False, expires, KEY_BUNDLE, {"from": patient}), None, 1),
         ("register hospital (admin)", lambda: contract.registerHospital(newcomer, public_key(newcomer), {"from": admin}), None, 1),
         ("suspend provider (admin)", lambda: contract.suspendProvider(colleague, {"from": admin}), None, 0),
         ("revoke a device (patient)", lambda: contract.revokeDevice(device, {"from": patient}), None, 0),
