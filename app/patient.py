@@ -371,6 +371,17 @@ def _describe(event, numbers: dict) -> str:
                 f"{_labels(details['categories'])} until {when(details['expiresAt'])}")
     if event.kind == "revoked":
         return f"{grantee}'s access was revoked"
+    provider = display_name(details.get("provider"))
+    if event.kind == "access requested":
+        days = details["duration"] / 86400
+        return (f"{provider} asked for {_rights(details['writable'])} access to {_labels(details['categories'])} "
+                f"records for {days:g} day{'s' * (days != 1)}")
+    if event.kind == "request approved":
+        return f"{provider}'s request for access was approved"
+    if event.kind == "request declined":
+        return f"{provider}'s request for access was declined"
+    if event.kind == "request withdrawn":
+        return f"{provider} withdrew their request for access"
     if event.kind == "record added":
         return f"record #{details['number']} ({Category(details['category']).label}) was added"
     if event.kind == RE_ENCRYPTED:

@@ -14,14 +14,18 @@ AUDIT_KINDS = {  # event name -> kind of audit event
     "RecordAdded": "record added", "RecordSuperseded": "record corrected", "RecordDisputed": "record disputed",
     "RecordRead": "read", "DeviceAuthorized": "device paired", "DeviceRevoked": "device revoked",
     "AlertAcknowledged": "alert acknowledged", "RecordsListed": "listed", "ProfileUpdated": "profile updated",
+    "AccessRequested": "access requested", "AccessRequestAnswered": "request approved",
+    "AccessRequestWithdrawn": "request withdrawn",
 }
 DISPUTE_WITHDRAWN = "dispute withdrawn"  # the kind of a RecordDisputed event with `disputed` false
+REQUEST_DECLINED = "request declined"  # the kind of an AccessRequestAnswered event with `approved` false
 # The kind of a RecordSuperseded event the patient sent: a rotation (a provider's is a correction).
 # The index keeps a replacement as this one event (see index.py), its details carrying the new
 # version's number and category, and here the rotation's reason if it was kept (else None).
 RE_ENCRYPTED = "record re-encrypted"
 AUDIT_FILTERS = {  # what the audit trail can be narrowed to: kinds of events
-    "grants": ("AccessGranted", "AccessRenewed", "AccessNarrowed", "AccessRevoked"),
+    "grants": ("AccessGranted", "AccessRenewed", "AccessNarrowed", "AccessRevoked", "AccessRequested",
+               "AccessRequestAnswered", "AccessRequestWithdrawn"),
     "records": ("RecordAdded", "RecordSuperseded", "RecordDisputed"),
     "reads": ("RecordRead", "RecordsListed"),
     "devices": ("DeviceAuthorized", "DeviceRevoked", "AlertAcknowledged"),
@@ -34,7 +38,7 @@ class AuditEvent:
     time: int
     block: int
     log_index: int
-    kind: str  # a value of AUDIT_KINDS, DISPUTE_WITHDRAWN or RE_ENCRYPTED
+    kind: str  # a value of AUDIT_KINDS, DISPUTE_WITHDRAWN, REQUEST_DECLINED or RE_ENCRYPTED
     actor: str
     actor_role: str  # the actor's role on chain now: patient, hospital, doctor, or none (never registered)
     details: dict
@@ -68,6 +72,8 @@ class AuditFlows:
             kind = AUDIT_KINDS[name]
             if name == "RecordDisputed" and not details["disputed"]:
                 kind = DISPUTE_WITHDRAWN
+            elif name == "AccessRequestAnswered" and not details["approved"]:
+                kind = REQUEST_DECLINED
             elif name == "RecordSuperseded" and actor == patient:
                 kind, details["reason"] = RE_ENCRYPTED, reasons.get(details["newDigest"])
             trail.append(AuditEvent(time, block, log_index, kind, actor, roles.get(actor, "none"), details))

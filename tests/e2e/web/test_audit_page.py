@@ -131,3 +131,25 @@ def test_the_directory_names_only_registered_providers(tmp_path, people):
 def _token(visitor):
     with visitor.client.session_transaction() as session:
         return session["token"]
+
+
+def test_requests_for_access_and_their_answers_are_in_the_grants_trail(me, people, carechain):
+    """Made on chain directly (the pages for requests are still to come), as any provider could."""
+    week, reason = 7 * 86400, bytes(32)
+    carechain.chain.transact(people.doctor, "requestAccess", me.address, 0b101, True, week, reason)
+    carechain.chain.transact(me.account, "declineRequest", people.doctor.address)
+    carechain.chain.transact(people.colleague, "requestAccess", me.address, 0b1, False, 86400, reason)
+    carechain.chain.transact(people.colleague, "withdrawRequest", me.address)
+    carechain.chain.transact(people.doctor, "requestAccess", me.address, 0b1, False, week, reason)
+    carechain.chain.transact(me.account, "approveRequest", people.doctor.address, 0b1, False,
+                             days_from_now(carechain, 3), reason)
+    grants = rows(text(me.get("/patient/audit?show=grants")))
+    assert [row.split(" until ")[0] for row in grants] == [
+        "Dr. Alice Chen's request for access was approved",
+        "Dr. Alice Chen was granted read access to vitals records",
+        "Dr. Alice Chen asked for read access to vitals records for 7 days",
+        "Dr. Bob Okafor withdrew their request for access",
+        "Dr. Bob Okafor asked for read access to vitals records for 1 day",
+        "Dr. Alice Chen's request for access was declined",
+        "Dr. Alice Chen asked for read and add access to vitals, conditions records for 7 days",
+    ]
