@@ -1,5 +1,8 @@
 """Valid FHIR resources of the types a clinic exchanges daily, for the library's and the web's tests."""
 
+from app.carechain.records import Record, condition
+from tests.e2e.helpers import pulse
+
 TERMINOLOGY = "http://terminology.hl7.org/CodeSystem/"
 NARRATIVE = {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">Recovered well.</div>'}
 
@@ -39,3 +42,13 @@ def clinic_resources(patient: str) -> dict:
             "author": [{"reference": "Practitioner/dr-chen"}], "title": "Admission for pneumonia",
             "section": [{"title": "Hospital course", "text": NARRATIVE}]},
     }
+
+
+def dated_records(patient) -> list[Record]:
+    """Four records of `patient` (an account) whose clinical dates are out of the order they are
+    listed in: an immunization (2026-10-02T09:30Z), a procedure (2026-09-14), a diagnosis
+    (2025-06-15) and a pulse (2025-10-09)."""
+    resources = clinic_resources(patient.address)
+    return [Record.from_fhir(resources["Immunization"]), Record.from_fhir(resources["Procedure"]),
+            condition(patient.address, "Type 2 diabetes", recorded_at=1_750_000_000),
+            pulse(patient, 64, at=1_760_000_000)]

@@ -7,10 +7,10 @@ from datetime import date
 
 from app.carechain.keystore import Keystore
 from app.carechain.profiles import profile_of
-from app.carechain.records import Record, condition, document
+from app.carechain.records import Record, document
 from tests.e2e.browser.pages import PASSWORD, log_in, screenshot
-from tests.e2e.clinic_resources import clinic_resources
-from tests.e2e.helpers import days_from_now, pulse
+from tests.e2e.clinic_resources import clinic_resources, dated_records
+from tests.e2e.helpers import days_from_now
 
 
 def rows(page) -> list[str]:
@@ -20,11 +20,9 @@ def rows(page) -> list[str]:
 def test_a_doctor_finds_a_record_by_title(open_browser, logins, carechain, patient, stack):
     carechain.write_profile(patient, profile_of(patient.address, "Ada", "Lovelace", date(1990, 12, 10), "female"))
     resources = clinic_resources(patient.address)
-    for record in (Record.from_fhir(resources["Immunization"]), Record.from_fhir(resources["Procedure"]),
-                   Record.from_fhir(resources["AllergyIntolerance"]), Record.from_fhir(resources["Composition"]),
-                   condition(patient.address, "Type 2 diabetes", recorded_at=1_750_000_000),
-                   pulse(patient, 64, at=1_760_000_000),
-                   document(patient.address, "Chest X-ray report", b"%PDF-1.4 x", "application/pdf", 1_740_000_000)):
+    for record in dated_records(patient) + [
+            Record.from_fhir(resources["AllergyIntolerance"]), Record.from_fhir(resources["Composition"]),
+            document(patient.address, "Chest X-ray report", b"%PDF-1.4 x", "application/pdf", 1_740_000_000)]:
         carechain.add_record(patient, patient.address, record)
     carechain.grant(patient, logins.doctor.address, [0, 1, 2, 3, 4], False, days_from_now(carechain, 2))
 

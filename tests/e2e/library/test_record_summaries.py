@@ -10,10 +10,10 @@ from eth_utils import keccak
 
 from app.carechain import crypto, envelope
 from app.carechain.errors import AccessDenied
-from app.carechain.records import Category, Record, condition, document
+from app.carechain.records import Category, condition, document
 from app.carechain.summaries import RecordQuery, Summary
-from tests.e2e.clinic_resources import clinic_resources
-from tests.e2e.helpers import days_from_now, pulse
+from tests.e2e.clinic_resources import dated_records
+from tests.e2e.helpers import days_from_now
 
 ALL = list(range(len(Category)))
 
@@ -21,11 +21,8 @@ ALL = list(range(len(Category)))
 @pytest.fixture
 def chart(carechain, patient):
     """A patient's records of several kinds and clinical dates, oldest clinical date not first."""
-    resources = clinic_resources(patient.address)
-    records = [Record.from_fhir(resources["Immunization"]), Record.from_fhir(resources["Procedure"]),
-               condition(patient.address, "Type 2 diabetes", recorded_at=1_750_000_000),
-               pulse(patient, 64, at=1_760_000_000),
-               document(patient.address, "Chest X-ray report", b"%PDF-1.4 x", "application/pdf", 1_740_000_000)]
+    records = dated_records(patient) + [
+        document(patient.address, "Chest X-ray report", b"%PDF-1.4 x", "application/pdf", 1_740_000_000)]
     return [carechain.add_record(patient, patient.address, record) for record in records]
 
 

@@ -4,17 +4,13 @@ the listing logged on chain once per visit, each opened record as a read."""
 
 import pytest
 
-from app.carechain.records import Record, condition
-from tests.e2e.clinic_resources import clinic_resources
-from tests.e2e.helpers import days_from_now, pulse, text
+from tests.e2e.clinic_resources import dated_records
+from tests.e2e.helpers import days_from_now, text
 
 
 @pytest.fixture
 def shared(carechain, patient, people):
-    resources = clinic_resources(patient.address)
-    for record in (Record.from_fhir(resources["Immunization"]), Record.from_fhir(resources["Procedure"]),
-                   condition(patient.address, "Type 2 diabetes", recorded_at=1_750_000_000),
-                   pulse(patient, 64, at=1_760_000_000)):
+    for record in dated_records(patient):
         carechain.add_record(patient, patient.address, record)
     carechain.grant(patient, people.doctor.address, [0, 2, 3], True, days_from_now(carechain, 3))
     return patient

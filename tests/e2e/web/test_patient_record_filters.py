@@ -5,8 +5,7 @@ import re
 
 import pytest
 
-from app.carechain.records import Record, condition
-from tests.e2e.clinic_resources import clinic_resources
+from tests.e2e.clinic_resources import dated_records
 from tests.e2e.helpers import pulse, text
 
 ROW_TITLE = re.compile(r'<td data-label="Record">\s*<a href="/patient/records/[0-9a-f]{64}">([^<]+)</a>')
@@ -14,10 +13,7 @@ ROW_TITLE = re.compile(r'<td data-label="Record">\s*<a href="/patient/records/[0
 
 @pytest.fixture
 def me(as_user, carechain, patient):
-    resources = clinic_resources(patient.address)
-    for record in (Record.from_fhir(resources["Immunization"]), Record.from_fhir(resources["Procedure"]),
-                   condition(patient.address, "Type 2 diabetes", recorded_at=1_750_000_000),
-                   pulse(patient, 64, at=1_760_000_000)):
+    for record in dated_records(patient):
         carechain.add_record(patient, patient.address, record)
     return as_user(patient)
 
