@@ -22,10 +22,8 @@ holding a live grant, and shown to providers as "Ada Lovelace, 36" instead of an
 import base64
 import hashlib
 import re
-import threading
 import time
 import unicodedata
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
@@ -35,6 +33,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from app.carechain import crypto, envelope, fhir_rules
+from app.carechain.caches import ReaderCache
 from app.carechain.errors import AccessDenied, IntegrityError, InvalidInput
 from app.carechain.model import NO_DIGEST, checksum
 from app.carechain.records import ATTACHMENT_TYPES, Category, canonical_json, fhir_datetime
@@ -180,39 +179,12 @@ def _check_photo(photo: bytes, photo_type: str) -> None:
         raise InvalidInput(f"the photo's content is not {photo_type}")
 
 
-class ProfileCache:
-    """Profiles opened in this process, per (reader, digest): in memory only, the least recently
-    used dropped beyond CACHE_BYTES. A digest names one version, so entries never go stale; access
-    is checked before the cache is asked."""
-
-    def __init__(self, budget: int = CACHE_BYTES):
-        self.budget = budget
-        self._entries: OrderedDict[tuple[str, bytes], Profile] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
-
-    def get(self, reader: str, digest: bytes) -> Profile | None:
-        with self._lock:
-            profile = self._entries.get((reader, digest))
-            if profile is not None:
-                self._entries.move_to_end((reader, digest))
-            return profile
-
-    def put(self, reader: str, digest: bytes, profile: Profile) -> None:
-        with self._lock:
-            if (reader, digest) not in self._entries:
-                self._size += _weight(profile)
-            self._entries[reader, digest] = profile
-            while self._size > self.budget and len(self._entries) > 1:
-                _, dropped = self._entries.popitem(last=False)
-                self._size -= _weight(dropped)
-
-
 def _weight(profile: Profile) -> int:
     return len(profile.photo) + 1024
 
 
-CACHE = ProfileCache()
+# Profiles opened in this process (see caches.py), within CACHE_BYTES.
+CACHE = ReaderCache(CACHE_BYTES, _weight)
 
 
 class ProfileFlows:
@@ -244,7 +216,7 @@ class ProfileFlows:
         """The profiles of `patients` that `reader` (a doctor or hospital) may see now: those whose
         patient's live grant (the reader's own or, for a doctor, its hospital's) the chain confirms,
         and whose key reached the reader. Index queries and one batch of calls for the whole list;
-        each profile is fetched and opened once per reader and version (see ProfileCache)."""
+        each profile is fetched and opened once per reader and version (see caches.py)."""
         live = self._live_scopes(reader.address, patients)
         digests = self.index.profiles(list(live))
         asked = [patient for patient in live if patient in digests]

@@ -23,7 +23,6 @@ from app.carechain.errors import IntegrityError
 from app.carechain.locks import named_lock
 from app.carechain.model import RecordEntry, checksum
 from app.carechain.records import Category, categories_in, categories_mask
-from app.carechain.summaries import Summary, open_summary
 
 
 @dataclass(frozen=True)
@@ -172,7 +171,4 @@ class RotationFlows:
         payload = crypto.open_sealed(key, header.nonce, ciphertext, header.associated_data())
         fields = dict(patient=header.patient, author=header.author, category=header.category,
                       created_at=header.created_at)
-        summary = open_summary(key, header)
-        if summary is None:  # a version 1 envelope: the record itself tells
-            summary = Summary.of(self._open(patient, patient.address, entry).record)
-        return fields, payload, summary.to_bytes()
+        return fields, payload, self._summary_in(patient, patient.address, entry, key, header).to_bytes()

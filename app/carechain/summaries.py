@@ -14,8 +14,6 @@ reader, so a list shown again costs no IPFS fetch.
 """
 
 import json
-import threading
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -23,6 +21,7 @@ from datetime import date, datetime, timezone
 from eth_account.signers.local import LocalAccount
 
 from app.carechain import crypto, envelope
+from app.carechain.caches import ReaderCache
 from app.carechain.errors import AccessDenied, IntegrityError, ServiceUnavailable, TransactionFailed
 from app.carechain.model import RecordEntry, checksum
 from app.carechain.records import WINDOW_EXTENSION, Category, Record, categories_mask, fhir_datetime
@@ -161,30 +160,8 @@ class RecordQuery:
         return sorted(found, key=lambda row: (row.moment, row.entry.origin), reverse=not self.oldest_first)
 
 
-class SummaryCache:
-    """Decrypted summaries (with their authors) per (reader, digest), in memory only, the least
-    recently used dropped."""
-
-    def __init__(self, size: int = CACHED):
-        self._size = size
-        self._summaries: OrderedDict[tuple[str, bytes], tuple[Summary, str]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, reader: str, digest: bytes) -> tuple[Summary, str] | None:
-        with self._lock:
-            summary = self._summaries.get((reader, digest))
-            if summary is not None:
-                self._summaries.move_to_end((reader, digest))
-            return summary
-
-    def put(self, reader: str, digest: bytes, summary: tuple[Summary, str]) -> None:
-        with self._lock:
-            self._summaries[reader, digest] = summary
-            if len(self._summaries) > self._size:
-                self._summaries.popitem(last=False)
-
-
-SUMMARIES = SummaryCache()
+# Summaries (with their authors) this process decrypted (see caches.py), at most CACHED of them.
+SUMMARIES = ReaderCache(CACHED)
 
 
 class SummaryFlows:
@@ -246,7 +223,12 @@ class SummaryFlows:
             raise data
         header = envelope.decode_header(data)
         self._check_header(patient, entry, header)
-        summary = open_summary(self._record_key(reader, patient, entry.digest, header), header)
-        if summary is None:  # a version 1 envelope: the record itself tells
-            summary = Summary.of(self._open(reader, patient, entry).record)
-        return summary, header.author
+        key = self._record_key(reader, patient, entry.digest, header)
+        return self._summary_in(reader, patient, entry, key, header), header.author
+
+    def _summary_in(self, reader: LocalAccount, patient: str, entry: RecordEntry, key: bytes,
+                    header: envelope.Header) -> Summary:
+        """The header's summary, opened with the record key; a version 1 envelope has none, and the
+        record itself, opened, tells."""
+        summary = open_summary(key, header)
+        return summary if summary is not None else Summary.of(self._open(reader, patient, entry).record)
