@@ -4,6 +4,8 @@ the listing logged on chain once per visit, each opened record as a read."""
 
 import pytest
 
+from app.accounts import keyring
+from app.doctor import VISIT
 from tests.e2e.clinic_resources import dated_records
 from tests.e2e.helpers import days_from_now, text
 
@@ -75,3 +77,14 @@ def test_a_revoked_doctor_lists_nothing(as_user, people, shared, carechain):
     response = as_user(people.doctor).get(f"/doctor/patients/{shared.address}")
     assert response.status_code == 403 and "Type 2 diabetes" not in text(response)
     assert carechain.audit_trail(shared.address, kinds=["reads"]) == []
+
+
+def test_a_list_shown_again_after_a_visit_is_logged_again(app, as_user, people, shared, carechain):
+    doctor = as_user(people.doctor)
+    doctor.get(f"/doctor/patients/{shared.address}")
+    with doctor.client.session_transaction() as session, app.test_request_context():
+        unlocked = keyring().get(session["token"])
+    unlocked.listed[shared.address] -= VISIT  # the visit's half hour has passed
+    doctor.get(f"/doctor/patients/{shared.address}")
+    doctor.get(f"/doctor/patients/{shared.address}?order=oldest")  # the new visit's, logged already
+    assert [event.kind for event in carechain.audit_trail(shared.address, kinds=["reads"])] == ["listed", "listed"]
