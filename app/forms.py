@@ -214,8 +214,9 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class GrantForm(FlaskForm):
-    provider = SelectField("Doctor or hospital", validators=[InputRequired("Choose a doctor or hospital.")])
+class ScopeForm(FlaskForm):
+    """What a grant gives: categories, rights and its end; approving a request for access adjusts it."""
+
     categories = MultiCheckboxField("Records they may see", choices=CATEGORY_CHOICES,
                                     validators=[DataRequired("Choose at least one category.")])
     access = RadioField("Rights", default="read", choices=choices([("read", "Read"), ("write", "Read and add records")]))
@@ -225,6 +226,22 @@ class GrantForm(FlaskForm):
 
     def expires_at(self, now: int) -> int:
         return expiry(self.days.data, self.until.data, now, user_zone(self.time_zone.data))
+
+
+class GrantForm(ScopeForm):
+    provider = SelectField("Doctor or hospital", validators=[InputRequired("Choose a doctor or hospital.")])
+
+
+class AccessRequestForm(FlaskForm):
+    """A doctor's or hospital's request to a patient for access."""
+
+    patient = StringField("Patient's address", validators=[DataRequired("Give the patient's address (0x…).")])
+    categories = MultiCheckboxField("Records you ask to see", choices=CATEGORY_CHOICES,
+                                    validators=[DataRequired("Choose at least one category.")])
+    access = RadioField("Rights", default="read", choices=choices([("read", "Read"), ("write", "Read and add records")]))
+    days = IntegerField("For how many days", validators=[InputRequired("Give a number of days (1–3650)."),
+                                                         NumberRange(1, MAX_GRANT_DAYS)])
+    reason = TextAreaField("Why (only the patient and you can read it)", validators=[Length(max=1000)])
 
 
 class RenewForm(FlaskForm):

@@ -21,11 +21,8 @@ class GrantFlows:
         """Grants a doctor or hospital access until `expires_at` and delivers, in the same
         transaction, the keys of the patient's current records in scope."""
         grantee, mask = self._check_grant(patient, grantee, categories, expires_at)
-        with self._storage_lock(patient.address):
-            bundle = self._key_bundle(patient, mask, self._key_holders(grantee))
-            self._send_or_release(bundle, lambda: self.chain.transact(
-                patient, "grantAccess", grantee, mask, bool(can_write), int(expires_at), bundle),
-                still_needed=lambda: self._bundle_named(patient.address, bundle))
+        self._grant_with_keys(patient, grantee, mask, lambda bundle: self.chain.transact(
+            patient, "grantAccess", grantee, mask, bool(can_write), int(expires_at), bundle))
         return self.grant_of(patient.address, grantee)
 
     def renew(self, patient: LocalAccount, grantee: str, expires_at: int) -> GrantView:
@@ -133,6 +130,15 @@ class GrantFlows:
         if int(expires_at) <= self.now():
             raise InvalidInput("the end of access must be in the future")
         return grantee, mask
+
+    def _grant_with_keys(self, patient: LocalAccount, grantee: str, mask: int, send) -> None:
+        """Stores the key bundle of the patient's records in `mask` for `grantee` and sends the
+        transaction `send(bundle)` that grants with it (`grantAccess`, `approveRequest`), under the
+        patient's storage lock; a refused transaction releases the bundle."""
+        with self._storage_lock(patient.address):
+            bundle = self._key_bundle(patient, mask, self._key_holders(grantee))
+            self._send_or_release(bundle, lambda: send(bundle),
+                                  still_needed=lambda: self._bundle_named(patient.address, bundle))
 
     def _covered_by(self, grantee: str) -> list[str]:
         """The accounts a grant to `grantee` covers: the grantee, and a hospital's doctors. Reads

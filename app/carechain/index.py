@@ -27,13 +27,14 @@ from app.carechain.locks import named_lock
 from app.carechain.model import Numbering
 
 CHUNK = 5_000  # blocks per eth_getLogs query
-INDEX_VERSION = "5"  # bump to rebuild every index when the schema or the rows' meaning changes
+INDEX_VERSION = "6"  # bump to rebuild every index when the schema or the rows' meaning changes
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
     block INTEGER NOT NULL, log_index INTEGER NOT NULL, time INTEGER NOT NULL, name TEXT NOT NULL,
     patient TEXT, actor TEXT, details TEXT NOT NULL, PRIMARY KEY (block, log_index));
 CREATE INDEX IF NOT EXISTS events_by_patient ON events (patient, name, block, log_index);
+CREATE INDEX IF NOT EXISTS events_by_actor ON events (actor, name, block, log_index);
 CREATE TABLE IF NOT EXISTS participants (
     address TEXT PRIMARY KEY, role TEXT NOT NULL, affiliation TEXT, public_key BLOB NOT NULL,
     block INTEGER NOT NULL, log_index INTEGER NOT NULL, registered_at INTEGER NOT NULL,
@@ -167,7 +168,7 @@ class EventIndex:
         name, args = event["event"], dict(event["args"])
         position = (event["blockNumber"], event["logIndex"])
         patient = args.get("patient")
-        actor = args.get("reader") or args.get("author") or args.get("doctor") or patient
+        actor = args.get("reader") or args.get("author") or args.get("doctor") or args.get("provider") or patient
         details = {key: (bytes(value).hex() if isinstance(value, bytes) else value)
                    for key, value in args.items() if key != "patient"}
         if name == "RecordSuperseded":
@@ -317,6 +318,7 @@ class EventIndex:
         return {patient: bytes(digest) for patient, digest in self._query(
             f"SELECT patient, digest FROM profiles WHERE patient IN ({_marks(patients)}) AND digest != ?",
             *patients, bytes(32))}
+
     def current_records(self, patient: str, limit: int, offset: int = 0) -> list[tuple[bytes, Numbering]]:
         """(digest, numbering) of the current version of `limit` of the patient's records after the
         first `offset`, newest record first (by first version: a re-encryption moves nothing)."""
@@ -346,6 +348,14 @@ class EventIndex:
             "ORDER BY block DESC, log_index DESC LIMIT ?",
             patient, *names, block, block, log_index, _rows(limit))
         return [(*row[:5], json.loads(row[5])) for row in reversed(rows)]
+
+    def events_by(self, actor: str, names) -> list[tuple]:
+        """(block, log_index, time, name, patient, details) of the events `names` that `actor` (a
+        reader, author, doctor or provider) caused, oldest first."""
+        names = list(names)
+        rows = self._query(f"SELECT block, log_index, time, name, patient, details FROM events WHERE actor = ? "
+                           f"AND name IN ({_marks(names)}) ORDER BY block, log_index", actor, *names)
+        return [(*row[:5], json.loads(row[5])) for row in rows]
 
     def _query(self, sql: str, *parameters) -> list[tuple]:
         with self._lock:

@@ -103,3 +103,36 @@ def test_profile_form(me, carechain, given_name, family, birth_date, gender, pho
     answered(response)
     if response.status_code != 302:
         assert carechain.chain.call("profileOf", me.address) == before  # refused: nothing changed
+
+
+@FUZZ
+@given(categories=st.lists(st.one_of(st.sampled_from("01234"), texts), max_size=4), access=texts, days=numbers,
+       reason=st.text(max_size=1100))
+def test_access_request_form(as_user, people, me, carechain, categories, access, days, reason):
+    """A refused request sends nothing; one sent is withdrawn for the next example."""
+    doctor = as_user(people.colleague)
+    response = doctor.post("/doctor/requests", {"patient": me.address, "categories": categories, "access": access,
+                                                "days": days, "reason": reason})
+    answered(response)
+    sent = carechain.request_between(me.address, people.colleague.address)
+    assert (sent is not None and sent.outcome == "open") == (response.status_code == 302)
+    if sent is not None and sent.outcome == "open":
+        carechain.withdraw_request(people.colleague, me.address)
+
+
+@FUZZ
+@given(categories=st.lists(st.one_of(st.sampled_from("01234"), texts), max_size=4), access=texts, days=numbers,
+       until=texts)
+def test_request_approval_form(people, me, carechain, categories, access, days, until):
+    """Answered with a page whatever is posted; a refused approval leaves the request open and grants nothing."""
+    if carechain.request_between(me.address, people.colleague.address) is None or \
+            carechain.request_between(me.address, people.colleague.address).outcome != "open":
+        carechain.request_access(people.colleague, me.address, [0], False, 86400)
+    response = me.post(f"/patient/requests/{people.colleague.address}/approve",
+                       {"categories": categories, "access": access, "days": days, "until": until},
+                       prefix=people.colleague.address)
+    answered(response)
+    approved = carechain.grant_of(me.address, people.colleague.address).expires_at != 0
+    assert approved == (carechain.request_between(me.address, people.colleague.address).outcome == "approved")
+    if approved:
+        carechain.revoke(me.account, people.colleague.address, rotate=False)
