@@ -1,5 +1,5 @@
 """Demo accounts for `make run`: an admin, a hospital, two doctors and two patients with profiles,
-a few records and a grant, all with the password `demo-password`. Idempotent: what exists is kept.
+a few records, a grant and a request for access, all with the password `demo-password`. Idempotent: what exists is kept.
 
 The accounts are Ganache's deterministic development accounts (ganache.json's mnemonic), so they
 are funded and the same on every machine: for demonstrations only, never for real data.
@@ -31,6 +31,8 @@ PROFILES = {
     4: ("Ada", "Lovelace", "1990-03-14", "female", "+44 20 7946 0958", "ada.lovelace@example.org"),
     5: ("Ben", "Carter", "1954-07-02", "male", "+44 20 7946 0172", ""),
 }
+REQUEST_REASON = ("You are booked at the cardiology clinic on Friday; I would like to review your conditions and "
+                  "medications.")
 LETTER = b"Discharge letter\n\nAdmitted for observation; discharged in good health.\n"
 
 
@@ -63,6 +65,9 @@ def ensure(settings: Settings) -> list[tuple[str, str, str]]:
         ada, chen = accounts[4], accounts[2]
         if carechain.grant_of(ada.address, chen.address).expires_at == 0:
             carechain.grant(ada, chen.address, [0, 1, 2], True, carechain.now() + 30 * 86400)
+        ben, okafor = accounts[5], accounts[3]
+        if not carechain.requests_to(ben.address):
+            carechain.request_access(okafor, ben.address, [2, 3], False, 14 * 86400, REQUEST_REASON)
         return [(label, name, accounts[index].address) for label, index, name, *_ in PEOPLE]
     finally:
         carechain.close()

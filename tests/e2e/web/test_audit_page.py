@@ -134,7 +134,7 @@ def _token(visitor):
 
 
 def test_requests_for_access_and_their_answers_are_in_the_grants_trail(me, people, carechain):
-    """Made on chain directly (the pages for requests are still to come), as any provider could."""
+    """Made on chain directly, as any provider could with its own tools."""
     week, reason = 7 * 86400, bytes(32)
     carechain.chain.transact(people.doctor, "requestAccess", me.address, 0b101, True, week, reason)
     carechain.chain.transact(me.account, "declineRequest", people.doctor.address)

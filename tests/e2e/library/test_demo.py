@@ -1,0 +1,45 @@
+"""The demo of `make run` (scripts/demo.py) on a deployment of its own: the accounts, records,
+profiles, grant and request the README describes, and a second start that changes nothing."""
+
+import dataclasses
+import os
+
+from app.carechain.flows import CareChain
+from app.carechain.records import Category
+from scripts import demo
+from scripts.services import deploy
+
+
+def test_the_demo_holds_what_the_readme_says_and_starting_again_changes_nothing(stack, tmp_path):
+    manifest = tmp_path / "demo-deployment.json"
+    deploy("carechain-e2e", {**os.environ, "CARECHAIN_MANIFEST": str(manifest)})
+    settings = dataclasses.replace(stack[1], manifest=manifest, keystores=tmp_path / "keystores",
+                                   directory=tmp_path / "providers.json")
+    logins = demo.ensure(settings)
+    names = {name: address for _, name, address in logins}
+    assert [label for label, *_ in logins] == ["admin", "hospital", "doctor", "doctor", "patient", "patient"]
+    ada, ben, chen, okafor = (names[n] for n in ("Patient Ada", "Patient Ben", "Dr. Alice Chen", "Dr. Bob Okafor"))
+
+    carechain = CareChain.connect(settings)
+    try:
+        def state():
+            return ([carechain.participant(p).record_count for p in (ada, ben)],
+                    carechain.grants_of(ada), carechain.grants_of(ben), carechain.requests_to(ben))
+
+        before = state()
+        (ada_records, ben_records), ada_grants, ben_grants, requests = before
+        assert ada_records == 4 and ben_records > 0 and ben_grants == []
+        (grant,) = ada_grants
+        assert grant.grantee == chen and grant.can_write
+        assert grant.categories == [Category.VITALS, Category.LABS, Category.CONDITIONS]
+        assert 29 * 86400 < grant.expires_at - carechain.now() <= 30 * 86400
+        (asked,) = requests
+        assert (asked.provider, asked.outcome, asked.categories) == \
+            (okafor, "open", [Category.CONDITIONS, Category.MEDICATIONS])
+        profiles = carechain.profiles_seen_by(demo.localchain.dev_account(2), [ada])
+        assert profiles[ada].name == "Ada Lovelace"
+
+        demo.ensure(settings)
+        assert state() == before
+    finally:
+        carechain.close()
