@@ -46,13 +46,8 @@ def ask():
 @bp.post("/doctor/requests/<patient>/withdraw")
 @roles_required("doctor", "hospital")
 def withdraw(patient):
-    if ActionForm().validate_on_submit():
-        try:
-            backend.get_carechain().withdraw_request(g.user.account, patient)
-        except (InvalidInput, TransactionFailed) as error:
-            flash(f"Not withdrawn: {error}.", "error")
-        else:
-            flash(f"Your request is withdrawn. {backend.mined()}", "success")
+    _close(lambda: backend.get_carechain().withdraw_request(g.user.account, patient), "Your request is withdrawn.",
+           "Not withdrawn")
     return redirect(url_for("access_requests.asked"))
 
 
@@ -85,14 +80,21 @@ def approve(provider):
 @bp.post("/patient/requests/<provider>/decline")
 @roles_required("patient")
 def decline(provider):
-    if ActionForm().validate_on_submit():
-        try:
-            backend.get_carechain().decline_request(g.user.account, provider)
-        except (InvalidInput, TransactionFailed) as error:
-            flash(f"Not declined: {error}.", "error")
-        else:
-            flash(f"You declined {display_name(provider)}'s request. {backend.mined()}", "success")
+    _close(lambda: backend.get_carechain().decline_request(g.user.account, provider),
+           f"You declined {display_name(provider)}'s request.", "Not declined")
     return redirect(url_for("access_requests.received"))
+
+
+def _close(send, done: str, refused: str) -> None:
+    """Declines or withdraws a request (a button: only a CSRF token is posted); flashes the outcome."""
+    if not ActionForm().validate_on_submit():
+        return
+    try:
+        send()
+    except (InvalidInput, TransactionFailed) as error:
+        flash(f"{refused}: {error}.", "error")
+    else:
+        flash(f"{done} {backend.mined()}", "success")
 
 
 @bp.app_context_processor

@@ -2,8 +2,6 @@
 with keys, in the scope it chooses) or declines, the provider withdraws; twice at once, after the
 request lapsed, from an account that may not ask, and with a reason pointing at something else."""
 
-import threading
-
 import pytest
 from eth_account import Account
 
@@ -11,6 +9,7 @@ from app.carechain.errors import AccessDenied, IntegrityError, InvalidInput
 from app.carechain.records import Category
 from app.carechain.requests import NOT_OPEN, REQUEST_LIFETIME, AccessRequest
 from tests.e2e.helpers import days_from_now, pulse, travel_to
+from tests.e2e.library.test_concurrency import at_once
 
 WEEK = 7 * 86400
 REASON = "Follow-up of your blood pressure after the clinic visit on Monday."
@@ -78,19 +77,7 @@ def test_one_open_request_per_provider_and_patient(carechain, people, patient):
 
 
 def test_the_same_request_sent_twice_at_once_is_sent_once(carechain, people, patient):
-    outcomes = []
-
-    def send():
-        try:
-            outcomes.append(ask(carechain, people.doctor, patient))
-        except InvalidInput as error:
-            outcomes.append(error)
-
-    threads = [threading.Thread(target=send) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_once([lambda: ask(carechain, people.doctor, patient)] * 2)
 
     assert sorted(type(outcome).__name__ for outcome in outcomes) == ["AccessRequest", "InvalidInput"]
     requested = [e for e in carechain.audit_trail(patient.address) if e.kind == "access requested"]
@@ -99,20 +86,10 @@ def test_the_same_request_sent_twice_at_once_is_sent_once(carechain, people, pat
 
 def test_the_same_approval_sent_twice_at_once_grants_once(carechain, people, patient):
     ask(carechain, people.doctor, patient)
-    expiry, outcomes = days_from_now(carechain, 3), []
+    expiry = days_from_now(carechain, 3)
 
-    def approve():
-        try:
-            outcomes.append(carechain.approve_request(patient, people.doctor.address, [Category.VITALS], False,
-                                                      expiry))
-        except InvalidInput as error:
-            outcomes.append(error)
-
-    threads = [threading.Thread(target=approve) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_once([lambda: carechain.approve_request(patient, people.doctor.address, [Category.VITALS], False,
+                                                          expiry)] * 2)
 
     assert sorted(type(outcome).__name__ for outcome in outcomes) == ["GrantView", "InvalidInput"]
     kinds = [e.kind for e in carechain.audit_trail(patient.address, kinds=["grants"])]
