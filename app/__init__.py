@@ -47,12 +47,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     views.init_app(app)
 
-    from app import admin, alerts, auth, devices, doctor, hospital, ingest, patient, profile, record_history, vitals
+    from app import (admin, alerts, auth, devices, doctor, hospital, ingest, patient, profile, record_history, sharing,
+                     vitals)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(patient.bp)
     app.register_blueprint(profile.bp)
     app.register_blueprint(record_history.bp)
+    app.register_blueprint(sharing.bp)
     app.register_blueprint(devices.bp)
     app.register_blueprint(ingest.bp)
     app.register_blueprint(vitals.bp)

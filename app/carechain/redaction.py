@@ -35,7 +35,7 @@ from pydantic import TypeAdapter, ValidationError
 from app.carechain.envelope import SIGNATURE_SIZE, Header, canonical_json
 from app.carechain.errors import IntegrityError, InvalidInput
 from app.carechain.records import CATEGORY_OF, Category, Record
-from app.carechain.titles import name_of, title_of
+from app.carechain.titles import title_of
 
 FORMAT = "carechain/redacted-copy"
 FORMAT_VERSION = 1
@@ -197,7 +197,7 @@ class RedactedCopy:
         return canonical_json({
             "format": FORMAT, "version": FORMAT_VERSION, "patient": self.signed.patient,
             "author": self.signed.author, "category": self.signed.category, "createdAt": self.signed.created_at,
-            "resourceType": self.signed.resource_type, "digests": [digest.hex() for digest in self.digests],
+            "fhirType": self.signed.resource_type, "digests": [digest.hex() for digest in self.digests],
             "disclosures": [[d.salt, d.path, d.value] for d in self.disclosures], "signature": self.signature.hex()})
 
     @classmethod
@@ -207,7 +207,7 @@ class RedactedCopy:
             if fields["format"] != FORMAT or fields["version"] != FORMAT_VERSION:
                 raise ValueError(f"not a {FORMAT} of version {FORMAT_VERSION}")
             signed = Signed(fields["patient"], fields["author"], fields["category"], fields["createdAt"],
-                            fields["resourceType"])
+                            fields["fhirType"])
             digests = tuple(bytes.fromhex(digest) for digest in fields["digests"])
             disclosures = tuple(Disclosure(salt, path, value) for salt, path, value in fields["disclosures"])
             copy = cls(signed, digests, disclosures, bytes.fromhex(fields["signature"]))

@@ -25,7 +25,7 @@ class RedactionFlows:
     def disclosable_elements(self, patient: LocalAccount, digest: bytes) -> list[redaction.Disclosure]:
         """The parts of one of the patient's records a copy may withhold, in the record's order,
         each with its `path` and a `label` ("section: Psychiatric history")."""
-        return list(self._redactable(patient, digest).disclosable.disclosures)
+        return list(self.redactable_record(patient, digest).disclosable.disclosures)
 
     def share_recipients(self, patient: str, category: Category) -> set[str]:
         """Who may receive a copy filed under `category`: whoever may read that category now."""
@@ -36,7 +36,7 @@ class RedactionFlows:
         """Stores a copy of one of the patient's records without the elements at the paths
         `withheld`, in the original's category, sealed for the patient and `recipients` (default:
         everyone who may read that category now). The same copy for the same recipients is stored once."""
-        opened = self._redactable(patient, digest)
+        opened = self.redactable_record(patient, digest)
         category = opened.entry.category
         readers = self.share_recipients(patient.address, category)
         chosen = readers if recipients is None else {checksum(r, "recipient address") for r in recipients}
@@ -61,7 +61,8 @@ class RedactionFlows:
                              Summary.of(verified.record).to_bytes())
         return self._store_record(patient, patient.address, category, data)
 
-    def _redactable(self, patient: LocalAccount, digest: bytes) -> OpenedRecord:
+    def redactable_record(self, patient: LocalAccount, digest: bytes) -> OpenedRecord:
+        """One of the patient's records, opened, if a redacted copy can be cut from it (InvalidInput: why not)."""
         opened = self.read_record(patient, patient.address, digest, log=False)
         if opened.redacted is not None:
             raise InvalidInput("this is a redacted copy already: cut another copy from the original record")
