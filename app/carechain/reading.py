@@ -58,7 +58,7 @@ class ReadingFlows:
             raise IntegrityError("the record's content does not belong to its category")
         if header.summary and open_summary(key, header) != Summary.of(record):
             raise IntegrityError("the record's title or clinical date in lists does not match its content")
-        disclosable = redaction.open_disclosable(self.domain, header, resource_json, attachment, block) if block else None
+        disclosable = block and redaction.open_disclosable(self.domain, header, resource_json, attachment, block)
         return OpenedRecord(entry, record, header.author, author_role, disclosable)
 
     def _unseal(self, key: bytes, header: envelope.Header, ciphertext: bytes) -> tuple[bytes, bytes, bytes | None]:

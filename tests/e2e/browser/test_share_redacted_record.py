@@ -12,6 +12,7 @@ from tests.e2e.clinic_resources import NARRATIVE
 from tests.e2e.helpers import days_from_now
 
 PSYCHIATRIC = "Depressive episode in 2019, treated; no current symptoms."
+DIV = '<div xmlns="http://www.w3.org/1999/xhtml">%s</div>'
 
 
 def discharge_summary(patient: str) -> str:
@@ -21,8 +22,7 @@ def discharge_summary(patient: str) -> str:
         "type": {"coding": [{"system": "http://loinc.org", "code": "18842-5", "display": "Discharge summary"}]},
         "author": [{"reference": "Practitioner/dr-chen"}],
         "section": [{"title": "Hospital course", "text": NARRATIVE},
-                    {"title": "Psychiatric history", "text": {
-                        "status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{PSYCHIATRIC}</div>'}}],
+                    {"title": "Psychiatric history", "text": {"status": "generated", "div": DIV % PSYCHIATRIC}}],
     }, indent=2)
 
 

@@ -26,6 +26,7 @@ AUTHOR = Account.create()
 PATIENT = Account.create()
 SEED = bytes(range(32))
 PSYCHIATRIC = "Depressive episode in 2019, treated; no current symptoms."
+DIV = '<div xmlns="http://www.w3.org/1999/xhtml">%s</div>'
 
 
 def discharge_summary(patient: str) -> dict:
@@ -35,8 +36,7 @@ def discharge_summary(patient: str) -> dict:
         "date": "2026-10-05", "title": "Admission for pneumonia", "author": [{"reference": "Practitioner/dr-chen"}],
         "type": {"coding": [{"system": "http://loinc.org", "code": "18842-5", "display": "Discharge summary"}]},
         "section": [{"title": "Hospital course", "text": NARRATIVE},
-                    {"title": "Psychiatric history", "text": {
-                        "status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{PSYCHIATRIC}</div>'}}],
+                    {"title": "Psychiatric history", "text": {"status": "generated", "div": DIV % PSYCHIATRIC}}],
     }
 
 
@@ -237,6 +237,16 @@ def summary_by_doctor(carechain, people, patient):
     return carechain.add_record(people.doctor, patient.address, Record.from_fhir(discharge_summary(patient.address)))
 
 
+def test_a_retried_upload_seals_the_same_redactable_envelope(carechain, patient):
+    """The salt seed and both signatures are derived, not drawn: the retry finds its entry indexed."""
+    record = Record.from_fhir(discharge_summary(patient.address), created_at=1_790_000_000)
+    first = carechain.add_record(patient, patient.address, record)
+    count = carechain.participant(patient.address).record_count
+    assert carechain.add_record(patient, patient.address, record).digest == first.digest
+    assert carechain.participant(patient.address).record_count == count
+    assert envelope.decode_header(carechain.store.get(first.digest)).version == envelope.DISCLOSABLE_VERSION
+
+
 def test_the_chosen_doctor_reads_the_rest_verified_and_how_much_was_withheld(carechain, people, patient,
                                                                              summary_by_doctor):
     elements = carechain.disclosable_elements(patient, summary_by_doctor.digest)
@@ -257,7 +267,8 @@ def test_a_copy_is_listed_under_its_title_and_left_out_for_readers_it_was_not_sh
     (listed,) = [row for row in carechain.list_records(people.colleague, patient.address).records
                  if row.entry.digest == copy.digest]
     assert listed.summary.title.startswith("Redacted copy of") and listed.problem is None
-    assert copy.digest not in [row.entry.digest for row in carechain.list_records(people.doctor, patient.address).records]
+    listed = carechain.list_records(people.doctor, patient.address).records
+    assert copy.digest not in [row.entry.digest for row in listed]
     with pytest.raises(AccessDenied, match="not been delivered"):
         carechain.read_record(people.doctor, patient.address, copy.digest)
 

@@ -13,6 +13,7 @@ from tests.e2e.clinic_resources import NARRATIVE
 from tests.e2e.helpers import days_from_now, pulse, text
 
 PSYCHIATRIC = "Depressive episode in 2019, treated."
+DIV = '<div xmlns="http://www.w3.org/1999/xhtml">%s</div>'
 
 
 def discharge_summary(patient: str) -> Record:
@@ -22,8 +23,7 @@ def discharge_summary(patient: str) -> Record:
         "type": {"coding": [{"system": "http://loinc.org", "code": "18842-5", "display": "Discharge summary"}]},
         "author": [{"reference": "Practitioner/dr-chen"}],
         "section": [{"title": "Hospital course", "text": NARRATIVE},
-                    {"title": "Psychiatric history", "text": {
-                        "status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{PSYCHIATRIC}</div>'}}]})
+                    {"title": "Psychiatric history", "text": {"status": "generated", "div": DIV % PSYCHIATRIC}}]})
 
 
 @pytest.fixture
