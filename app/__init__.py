@@ -48,12 +48,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     views.init_app(app)
 
     from app import (access_requests, admin, alerts, auth, devices, doctor, hospital, ingest, patient, profile,
-                     record_history, vitals)
+                     record_history, sharing, vitals)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(patient.bp)
     app.register_blueprint(profile.bp)
     app.register_blueprint(record_history.bp)
+    app.register_blueprint(sharing.bp)
     app.register_blueprint(devices.bp)
     app.register_blueprint(ingest.bp)
     app.register_blueprint(vitals.bp)

@@ -214,6 +214,14 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+class RedactedCopyForm(FlaskForm):
+    """What to withhold from a copy of a record and whom to share it with; the choices are the
+    record's elements and its category's readers, and the library names any it does not know."""
+
+    withheld = MultiCheckboxField("Withhold these parts", choices=[], validate_choice=False)
+    recipients = MultiCheckboxField("Share the copy with", choices=[], validate_choice=False)
+
+
 class ScopeForm(FlaskForm):
     """What a grant gives: categories, rights and its end; approving a request for access adjusts it."""
 

@@ -98,7 +98,17 @@ def record(digest):
     opened = _open(digest_from(digest))
     file_url = url_for("patient.record_file", digest=digest) if opened.record.attachment else None
     history_url = url_for("history.record_history", digest=digest) if opened.entry.has_versions else None
-    return show_record(opened, file_url, back=url_for("patient.dashboard"), history_url=history_url)
+    return show_record(opened, file_url, back=url_for("patient.dashboard"), history_url=history_url,
+                       **_sharing(opened, digest))
+
+
+def _sharing(opened, digest: str) -> dict:
+    """A doctor's record offers to be shared with parts removed, or says why it cannot be."""
+    if opened.author_role != "doctor" or opened.redacted is not None or opened.entry.category == Category.VITALS:
+        return {}
+    if opened.disclosable is None:
+        return {"share_note": "Written before records could be shared with parts removed: this one cannot be."}
+    return {"share_url": url_for("sharing.share", digest=digest)}
 
 
 @bp.get("/records/<digest>/file")
@@ -298,7 +308,7 @@ def _summary(entry: RecordEntry) -> dict:
             opened = _open(entry.digest)
             cached = {"title": opened.record.title, "verified": True, "problem": None,
                       "clinical": Summary.of(opened.record), "created_at": opened.record.created_at,
-                      "author": opened.author}
+                      "author": opened.author, "redacted": opened.redacted is not None}
         except IntegrityError as error:
             cached = {"title": "(unreadable)", "verified": False, "problem": str(error), "clinical": None,
                       "created_at": entry.added_at, "author": entry.author}

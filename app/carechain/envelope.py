@@ -15,6 +15,8 @@ summary) are still read. The ciphertext seals the payload
 
 where the EIP-712 signature covers the keccak-256 of the body. Signature and content hash stay
 inside the ciphertext: in the clear they would let anyone confirm a guess of a short record.
+A version 3 envelope (a record that can be shared with parts removed, see redaction.py) seals
+`disclosable signature (65 bytes) | salt seed (32 bytes)` before that payload.
 
 A key bundle (delivered with a grant) is canonical JSON:
 {"format": "carechain/key-bundle", "version": 1, "patient": ..., "keys": {digest: {recipient: wrapped}}}.
@@ -30,9 +32,11 @@ from app.carechain.errors import IntegrityError
 
 MAGIC = b"CCR"
 VERSION = 2
-READABLE_VERSIONS = (1, 2)  # version 1: no summary
+DISCLOSABLE_VERSION = 3  # version 2 with the disclosure block sealed before the payload
+READABLE_VERSIONS = (1, 2, 3)  # version 1: no summary
 PREFIX = struct.Struct(">3sBI")
 SIGNATURE_SIZE = 65
+DISCLOSURE_BLOCK_SIZE = SIGNATURE_SIZE + 32  # disclosable signature | salt seed
 MAX_HEADER_SIZE = 4 << 20  # room for thousands of recipients; bounds what a reader accepts
 BUNDLE_FORMAT = "carechain/key-bundle"
 BUNDLE_VERSION = 1
@@ -122,7 +126,8 @@ def _prefix(data: bytes) -> tuple[int, int]:
     if magic != MAGIC:
         raise IntegrityError("the stored object is not a CareChain record envelope")
     if version not in READABLE_VERSIONS:
-        raise IntegrityError(f"record envelope version {version} is not supported (this is version {VERSION})")
+        raise IntegrityError(f"record envelope version {version} is not supported (this reader knows versions "
+                             f"{READABLE_VERSIONS[0]} to {READABLE_VERSIONS[-1]})")
     if length > MAX_HEADER_SIZE:
         raise IntegrityError("the record envelope's header is implausibly large")
     return version, length
@@ -148,6 +153,15 @@ def pack_payload(signature: bytes, resource_json: bytes, attachment: bytes) -> t
 
 def body_of(resource_json: bytes, attachment: bytes) -> bytes:
     return pack_payload(b"", resource_json, attachment)[1]
+
+
+def split_disclosable(payload: bytes, version: int) -> tuple[bytes | None, bytes]:
+    """(the disclosure block of a version 3 payload, else None; the payload after it)."""
+    if version != DISCLOSABLE_VERSION:
+        return None, payload
+    if len(payload) < DISCLOSURE_BLOCK_SIZE:
+        raise IntegrityError("the decrypted record is too short to hold its disclosable signature")
+    return payload[:DISCLOSURE_BLOCK_SIZE], payload[DISCLOSURE_BLOCK_SIZE:]
 
 
 def unpack_payload(payload: bytes) -> tuple[bytes, bytes, bytes, bytes]:

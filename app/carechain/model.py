@@ -1,13 +1,16 @@
 """The library's view of what the chain holds: participants, index entries, opened records, grants."""
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from eth_utils import is_address, to_checksum_address
 
 from app.carechain.errors import InvalidInput
 from app.carechain.ipfs import cid_of
 from app.carechain.records import Category, Record
+
+if TYPE_CHECKING:
+    from app.carechain.redaction import Disclosable, VerifiedCopy
 
 ROLES = {0: "none", 1: "patient", 2: "hospital", 3: "doctor", 4: "device"}
 NO_DIGEST = bytes(32)
@@ -84,6 +87,8 @@ class OpenedRecord:
     record: Record
     author: str  # who signed it; the index's author differs only after a rotation by the patient
     author_role: str
+    disclosable: "Disclosable | None" = None  # its signed disclosures, if it can be shared with parts removed
+    redacted: "VerifiedCopy | None" = None  # a redacted copy: what it shows, how much was withheld
 
 
 @dataclass(frozen=True)

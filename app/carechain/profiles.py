@@ -305,7 +305,7 @@ class ProfileFlows:
             key = self._record_key(reader, patient, digest, header)
         except AccessDenied:
             return None
-        resource_json, photo = self._unseal(key, header, ciphertext)
+        resource_json, photo, _ = self._unseal(key, header, ciphertext)
         profile = Profile.from_fhir(patient, resource_json, photo, header.created_at)
         CACHE.put(reader.address, digest, profile)
         return profile

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from app.carechain import crypto, envelope
+from app.carechain import crypto, envelope, redaction
 from app.carechain.errors import AccessDenied, IntegrityError, InvalidInput, TransactionFailed
 from app.carechain.model import ZERO_ADDRESS, Numbering, OpenedRecord, Participant, RecordEntry, checksum
 from app.carechain.records import Category, Record
@@ -42,11 +42,13 @@ class ReadingFlows:
         return opened
 
     def _open(self, reader: LocalAccount, patient: str, entry: RecordEntry) -> OpenedRecord:
-        """Fetches, verifies and decrypts the record of `entry`."""
+        """Fetches, verifies and decrypts the record of `entry` (a redacted copy: see sharing.py)."""
         header, ciphertext = envelope.decode(self.store.get(entry.digest))
         self._check_header(patient, entry, header)
         key = self._record_key(reader, patient, entry.digest, header)
-        resource_json, attachment = self._unseal(key, header, ciphertext)
+        resource_json, attachment, block = self._unseal(key, header, ciphertext)
+        if redaction.is_copy(resource_json):
+            return self._open_copy(entry, header, key, resource_json, attachment)
         author_role = self._author_role(header.author, patient)
         try:
             record = Record.from_fhir(resource_json, attachment, header.created_at)
@@ -56,18 +58,20 @@ class ReadingFlows:
             raise IntegrityError("the record's content does not belong to its category")
         if header.summary and open_summary(key, header) != Summary.of(record):
             raise IntegrityError("the record's title or clinical date in lists does not match its content")
-        return OpenedRecord(entry, record, header.author, author_role)
+        disclosable = block and redaction.open_disclosable(self.domain, header, resource_json, attachment, block)
+        return OpenedRecord(entry, record, header.author, author_role, disclosable)
 
-    def _unseal(self, key: bytes, header: envelope.Header, ciphertext: bytes) -> tuple[bytes, bytes]:
+    def _unseal(self, key: bytes, header: envelope.Header, ciphertext: bytes) -> tuple[bytes, bytes, bytes | None]:
         """Decrypts an envelope's payload and checks that its header's author signed it; returns the
-        resource's JSON and the attachment."""
+        resource's JSON, the attachment and (version 3) the disclosure block, unchecked."""
         payload = crypto.open_sealed(key, header.nonce, ciphertext, header.associated_data())
+        block, payload = envelope.split_disclosable(payload, header.version)
         signature, body, resource_json, attachment = envelope.unpack_payload(payload)
         signer = crypto.record_signer(self.domain, signature, header.patient, header.author, header.category,
                                       header.created_at, keccak(body))
         if signer != header.author:
             raise IntegrityError(f"the record's signature is not by its stated author {header.author} (signed by {signer})")
-        return resource_json, attachment
+        return resource_json, attachment, block
 
     def _readable_entries(self, patient: str, digests: list[bytes], reader: str) -> list[RecordEntry]:
         """The records' index entries, once the chain has said that `reader` may read each now: one

@@ -124,7 +124,7 @@ class RequestFlows:
         wrapped = header.keys.get(reader.address)
         if wrapped is None:
             raise AccessDenied("only the patient and the provider who asked can read the reason")
-        resource_json, _ = self._unseal(crypto.unwrap_key(wrapped, reader.address, reader.key), header, ciphertext)
+        resource_json, _, _ = self._unseal(crypto.unwrap_key(wrapped, reader.address, reader.key), header, ciphertext)
         try:
             content = json.loads(resource_json)
             if content["format"] != REASON_FORMAT or not isinstance(content["reason"], str):

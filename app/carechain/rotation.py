@@ -170,5 +170,5 @@ class RotationFlows:
         key = self._patient_key(patient, header)
         payload = crypto.open_sealed(key, header.nonce, ciphertext, header.associated_data())
         fields = dict(patient=header.patient, author=header.author, category=header.category,
-                      created_at=header.created_at)
+                      created_at=header.created_at, version=max(header.version, envelope.VERSION))  # 3 stays redactable
         return fields, payload, self._summary_in(patient, patient.address, entry, key, header).to_bytes()

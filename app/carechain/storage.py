@@ -15,7 +15,7 @@ from app.carechain import crypto, envelope
 from app.carechain.errors import InvalidInput, TransactionFailed
 from app.carechain.locks import named_lock
 from app.carechain.model import NO_DIGEST, ZERO_ADDRESS, Numbering, RecordEntry, checksum
-from app.carechain.records import Record
+from app.carechain.records import Category, Record
 from app.carechain.summaries import Summary, seal_summary
 
 
@@ -35,8 +35,15 @@ class StorageFlows:
         header = dict(patient=patient, author=author.address, category=int(category), created_at=record.created_at)
         label = b"record|" + keccak(envelope.canonical_json({**header, "body": keccak(body).hex()}))
         payload, _ = envelope.pack_payload(signature, record.resource_json, record.attachment)
+        if category != Category.VITALS:  # any other record can be shared with parts removed (sharing.py)
+            payload = self._disclosure_block(author, label, header, record) + payload
+            header["version"] = envelope.DISCLOSABLE_VERSION
         recipients = {patient, author.address} | self.readers(patient, category)
         data = self._encrypt(author.key, label, header, payload, recipients, Summary.of(record).to_bytes())
+        return self._store_record(author, patient, category, data)
+
+    def _store_record(self, author: LocalAccount, patient: str, category: Category, data: bytes) -> RecordEntry:
+        """Stores an envelope within the patient's quota and indexes it as a new record by `author`."""
         with self._storage_lock(patient):
             self.quota.check(patient, len(data))
             digest = self.store.put(data)

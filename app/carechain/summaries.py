@@ -160,6 +160,10 @@ class RecordQuery:
         return sorted(found, key=lambda row: (row.moment, row.entry.origin), reverse=not self.oldest_first)
 
 
+class NotSharedWithReader(Exception):
+    """A record the patient published for others only: left out of the reader's list."""
+
+
 # Summaries (with their authors) this process decrypted (see caches.py), at most CACHED of them.
 SUMMARIES = ReaderCache(CACHED)
 
@@ -205,6 +209,8 @@ class SummaryFlows:
             if known is None:
                 try:
                     known = self._summary_of(reader, patient, entry, fetched[entry.digest])
+                except NotSharedWithReader:
+                    continue
                 except (IntegrityError, AccessDenied, ServiceUnavailable) as error:
                     listed.append(ListedRecord(entry, None, entry.author, str(error)))
                     continue
@@ -223,7 +229,12 @@ class SummaryFlows:
             raise data
         header = envelope.decode_header(data)
         self._check_header(patient, entry, header)
-        key = self._record_key(reader, patient, entry.digest, header)
+        try:
+            key = self._record_key(reader, patient, entry.digest, header)
+        except AccessDenied:
+            if header.author == patient:  # what the patient shared with others (a redacted copy): not an error
+                raise NotSharedWithReader() from None
+            raise
         return self._summary_in(reader, patient, entry, key, header), header.author
 
     def _summary_in(self, reader: LocalAccount, patient: str, entry: RecordEntry, key: bytes,

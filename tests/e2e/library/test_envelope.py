@@ -14,6 +14,7 @@ AUTHOR = Account.create()
 READER = Account.create()
 
 
+BLOCK = b"\x02" * envelope.DISCLOSURE_BLOCK_SIZE  # disclosable signature and salt seed (see redaction.py)
 SUMMARY = Summary("Heart rate: 72 beats/minute", "2026-11-23T09:30:00Z", "Observation")
 
 
@@ -25,6 +26,8 @@ def sealed(version=envelope.VERSION):
     if version >= 2:
         header = dataclasses.replace(header, summary=seal_summary(secrets.key, header, SUMMARY.to_bytes()))
     payload, _ = envelope.pack_payload(bytes(65), b'{"a":1}', b"file")
+    if version == envelope.DISCLOSABLE_VERSION:
+        payload = BLOCK + payload
     return envelope.encode(header, crypto.seal(secrets.key, secrets.nonce, payload, header.associated_data()))
 
 
@@ -32,9 +35,11 @@ def sealed(version=envelope.VERSION):
 def test_round_trip_through_the_readers_key(version):
     header, ciphertext = envelope.decode(sealed(version))
     key = crypto.unwrap_key(header.keys[READER.address], READER.address, READER.key)
-    signature, body, resource, attachment = envelope.unpack_payload(
-        crypto.open_sealed(key, header.nonce, ciphertext, header.associated_data()))
+    block, payload = envelope.split_disclosable(
+        crypto.open_sealed(key, header.nonce, ciphertext, header.associated_data()), header.version)
+    signature, body, resource, attachment = envelope.unpack_payload(payload)
     assert (signature, resource, attachment) == (bytes(65), b'{"a":1}', b"file")
+    assert block == (BLOCK if version == envelope.DISCLOSABLE_VERSION else None)
     assert body == envelope.body_of(b'{"a":1}', b"file")
     assert open_summary(key, header) == (SUMMARY if version >= 2 else None)
 
@@ -63,7 +68,7 @@ def test_same_secrets_give_the_same_envelope():
 @pytest.mark.parametrize("mangle, message", [
     (lambda data: data[:5], "too short"),
     (lambda data: b"XYZ" + data[3:], "not a CareChain record envelope"),
-    (lambda data: data[:3] + b"\x03" + data[4:], "version 3 is not supported"),
+    (lambda data: data[:3] + b"\x04" + data[4:], "version 4 is not supported"),
     (lambda data: data[:4] + struct.pack(">I", 1 << 30) + data[8:], "implausibly large"),
     (lambda data: data[:4] + struct.pack(">I", len(data)) + data[8:], "cut short"),
     (lambda data: data[:8] + b"!" + data[9:], "header is damaged"),
