@@ -27,7 +27,7 @@ from app.carechain.locks import named_lock
 from app.carechain.model import Numbering
 
 CHUNK = 5_000  # blocks per eth_getLogs query
-INDEX_VERSION = "5"  # bump to rebuild every index when the schema or the rows' meaning changes
+INDEX_VERSION = "6"  # bump to rebuild every index when the schema or the rows' meaning changes
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
@@ -167,7 +167,7 @@ class EventIndex:
         name, args = event["event"], dict(event["args"])
         position = (event["blockNumber"], event["logIndex"])
         patient = args.get("patient")
-        actor = args.get("reader") or args.get("author") or args.get("doctor") or patient
+        actor = args.get("reader") or args.get("author") or args.get("doctor") or args.get("provider") or patient
         details = {key: (bytes(value).hex() if isinstance(value, bytes) else value)
                    for key, value in args.items() if key != "patient"}
         if name == "RecordSuperseded":
