@@ -6,8 +6,8 @@ import pytest
 from app.carechain.keystore import Keystore
 from app.carechain.records import Category
 from tests.e2e.browser.pages import PASSWORD, log_in, screenshot
+from tests.e2e.clinic_resources import lab_result
 from tests.e2e.helpers import days_from_now
-from tests.e2e.library.test_endorsements import lab_result
 
 
 @pytest.fixture

@@ -9,16 +9,10 @@ import pytest
 from app.carechain.endorsements import Policy
 from app.carechain.errors import AccessDenied, InvalidInput, TransactionFailed
 from app.carechain.flows import CareChain
-from app.carechain.records import Category, Record
+from app.carechain.records import Category
+from tests.e2e.clinic_resources import lab_result
 from tests.e2e.helpers import days_from_now
 from tests.e2e.library.test_concurrency import at_once
-
-
-def lab_result(patient: str) -> Record:
-    return Record.from_fhir({"resourceType": "Observation", "status": "final",
-                             "subject": {"reference": f"Patient/{patient}"}, "code": {"text": "Hemoglobin"},
-                             "valueQuantity": {"value": 13.5, "unit": "g/dL"},
-                             "category": [{"coding": [{"code": "laboratory"}]}]})
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 
 from app.carechain.endorsements import Policy
 from app.carechain.records import Category
+from tests.e2e.clinic_resources import lab_result
 from tests.e2e.helpers import days_from_now, text
-from tests.e2e.library.test_endorsements import lab_result
 
 BUTTON = "Endorse this record"
 
