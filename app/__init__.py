@@ -47,8 +47,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     views.init_app(app)
 
-    from app import (access_requests, admin, alerts, auth, devices, doctor, hospital, ingest, patient, profile,
-                     record_history, sharing, vitals)
+    from app import (access_requests, admin, alerts, auth, devices, doctor, endorsements, hospital, ingest, patient,
+                     profile, record_history, sharing, vitals)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(patient.bp)
@@ -63,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(access_requests.bp)
     app.register_blueprint(hospital.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(endorsements.bp)
 
     @app.get("/")
     def index():

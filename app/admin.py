@@ -9,6 +9,7 @@ from app.accounts import display_name, roles_required
 from app.carechain.directory import enrol, provider_entry
 from app.carechain.errors import InvalidInput, TransactionFailed
 from app.carechain.model import checksum
+from app.endorsements import policy_section
 from app.forms import ActionForm, ProviderForm, choices
 from app.views import sentence
 
@@ -117,4 +118,4 @@ def _overview(form: ProviderForm, status: int = 200):
         form.hospital.choices = _hospital_choices(carechain)
     requests = [entry for entry in backend.directory().requests() if carechain.role_of(entry.address) == "none"]
     return render_template("admin/overview.html", form=form, providers=providers, requests=requests,
-                           action=ActionForm(), page=page, pages=pages), status
+                           action=ActionForm(), page=page, pages=pages, **policy_section()), status

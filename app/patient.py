@@ -398,6 +398,8 @@ def _describe(event, numbers: dict) -> str:
         return f"record #{numbers.get(details['oldDigest'], '?')} was {re_encryption(details['reason'])}"
     if event.kind == "record corrected":
         return f"record #{numbers.get(details['oldDigest'], '?')} was corrected by {display_name(event.actor)}"
+    if event.kind == "record endorsed":
+        return f"record #{numbers.get(details['digest'], '?')} was endorsed by {provider}"
     if event.kind == "device paired":
         return f"a device was paired ({short_address(details['device'])}); it may add your vitals"
     if event.kind == "device revoked":

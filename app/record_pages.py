@@ -12,6 +12,7 @@ from app.carechain.errors import AccessDenied, InvalidInput, TransactionFailed
 from app.carechain.model import OpenedRecord
 from app.carechain.titles import name_of
 from app.forms import RECORD_FORMS
+from app.record_validation import record_validation
 from app.views import sentence
 
 
@@ -78,7 +79,8 @@ def show_record(opened: OpenedRecord, file_url: str | None, **context):
     record = opened.record
     return render_template(
         "records/show.html", opened=opened, record=record, entry=opened.entry, file_url=file_url,
-        details=_details(record.resource), resource_json=json.dumps(record.resource, indent=2), **context)
+        details=_details(record.resource), resource_json=json.dumps(record.resource, indent=2),
+        **record_validation(opened), **context)
 
 
 def send_attachment(opened: OpenedRecord):

@@ -252,6 +252,12 @@ abstract contract RecordIndex is AccessGrants {
         }
     }
 
+    /// @dev The entry of the record `digest` of `patient`; reverts if there is none.
+    function _existingRecord(address patient, bytes32 digest) internal view returns (Record storage record) {
+        record = _records[patient][digest];
+        if (record.author == address(0)) revert RecordIndexUnknownRecord(patient, digest);
+    }
+
     function _add(address patient, bytes32 digest, uint8 category) private returns (uint32 number) {
         if (digest == bytes32(0)) revert RecordIndexEmptyDigest();
         if (category >= CATEGORY_COUNT) revert RecordIndexInvalidCategory(category);

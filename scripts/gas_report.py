@@ -52,6 +52,8 @@ def measure() -> list[tuple[str, int, int | None, int]]:
          lambda: contract.logReads(patient, [digest(2), digest(6)] * (CHART_RECORDS // 2), {"from": doctor}), None, 0),
         ("acknowledge an alert (doctor, own grant)", lambda: contract.acknowledgeAlert(patient, digest(6), {"from": doctor}), None, 0),
         ("log a listing of two categories (doctor, own grant)", lambda: contract.logListing(patient, 0b11, {"from": doctor}), None, 0),
+        ("endorse a record (doctor, own grant)", lambda: contract.endorseRecord(patient, digest(2), {"from": doctor}), None, 1),
+        ("endorse a record (hospital)", lambda: contract.endorseRecord(patient, digest(2), {"from": hospital}), None, 1),
         ("dispute record (patient)", lambda: contract.disputeRecord(digest(4), True, {"from": patient}), None, 0),
         ("set profile (patient, first)", lambda: contract.setProfile(digest(7), {"from": patient}), None, 1),
         ("set profile (patient, update)", lambda: contract.setProfile(digest(8), {"from": patient}), None, 0),
@@ -61,6 +63,7 @@ def measure() -> list[tuple[str, int, int | None, int]]:
         ("request access (doctor)", lambda: contract.requestAccess(patient, 0b1, False, 7 * DAY, KEY_BUNDLE, {"from": doctor}), None, 1),
         ("approve a request, granting (patient)", lambda: contract.approveRequest(doctor, 0b1, False, expires, KEY_BUNDLE, {"from": patient}), None, 1),
         ("register hospital (admin)", lambda: contract.registerHospital(newcomer, public_key(newcomer), {"from": admin}), None, 1),
+        ("set an endorsement policy (admin)", lambda: contract.setEndorsementPolicy(1, 2, True, {"from": admin}), None, 1),
         ("suspend provider (admin)", lambda: contract.suspendProvider(colleague, {"from": admin}), None, 0),
         ("revoke a device (patient)", lambda: contract.revokeDevice(device, {"from": patient}), None, 0),
     ]

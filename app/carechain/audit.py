@@ -1,5 +1,6 @@
-"""The patient's audit trail: grants, records, disputes, reads and listings, devices and acknowledged
-alerts from the contract's events, paged back through the whole history and filtered by kind.
+"""The patient's audit trail: grants, records, disputes, endorsements, reads and listings, devices
+and acknowledged alerts from the contract's events, paged back through the whole history and
+filtered by kind.
 """
 
 from collections.abc import Iterable
@@ -15,7 +16,7 @@ AUDIT_KINDS = {  # event name -> kind of audit event
     "RecordRead": "read", "DeviceAuthorized": "device paired", "DeviceRevoked": "device revoked",
     "AlertAcknowledged": "alert acknowledged", "RecordsListed": "listed", "ProfileUpdated": "profile updated",
     "AccessRequested": "access requested", "AccessRequestAnswered": "request approved",
-    "AccessRequestWithdrawn": "request withdrawn",
+    "AccessRequestWithdrawn": "request withdrawn", "RecordEndorsed": "record endorsed",
 }
 DISPUTE_WITHDRAWN = "dispute withdrawn"  # the kind of a RecordDisputed event with `disputed` false
 REQUEST_DECLINED = "request declined"  # the kind of an AccessRequestAnswered event with `approved` false
@@ -26,7 +27,7 @@ RE_ENCRYPTED = "record re-encrypted"
 AUDIT_FILTERS = {  # what the audit trail can be narrowed to: kinds of events
     "grants": ("AccessGranted", "AccessRenewed", "AccessNarrowed", "AccessRevoked", "AccessRequested",
                "AccessRequestAnswered", "AccessRequestWithdrawn"),
-    "records": ("RecordAdded", "RecordSuperseded", "RecordDisputed"),
+    "records": ("RecordAdded", "RecordSuperseded", "RecordDisputed", "RecordEndorsed"),
     "reads": ("RecordRead", "RecordsListed"),
     "devices": ("DeviceAuthorized", "DeviceRevoked", "AlertAcknowledged"),
     "profile": ("ProfileUpdated",),

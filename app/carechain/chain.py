@@ -64,6 +64,9 @@ EXPLANATIONS = {
     "RecordIndexAlreadySuperseded": "this record has already been replaced by a newer version",
     "RecordIndexNotRecordAuthor": "only the patient or the record's author can replace it",
     "RecordIndexUnauthorizedReader": "only the patient or a provider whose grant covers this record can log reading it",
+    "EndorsementsAlreadyEndorsed": "you have already endorsed this record",
+    "EndorsementsOwnRecord": "you wrote this record: another doctor or hospital has to endorse it",
+    "EndorsementsUnauthorizedEndorser": "only a provider who may read this record now can endorse it",
 }
 
 

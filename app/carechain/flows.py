@@ -1,7 +1,7 @@
 """Every flow of the product as one call: `CareChain` combines the flows of registry.py, storage.py,
 versions.py, reading.py, summaries.py, grants.py, rotation.py, audit.py, devices.py, ingest.py,
-alerts.py, vitals_history.py, profiles.py, requests.py and sharing.py over one connection to the chain and the IPFS
-node.
+alerts.py, vitals_history.py, profiles.py, requests.py, sharing.py and endorsements.py over one connection to the
+chain and the IPFS node.
 The web app is a thin layer over this class.
 """
 
@@ -11,6 +11,7 @@ from app.carechain.alerts import AlertFlows, AlertRegister
 from app.carechain.audit import AuditFlows
 from app.carechain.chain import Chain
 from app.carechain.devices import DeviceFlows, DeviceStates
+from app.carechain.endorsements import EndorsementFlows
 from app.carechain.grants import GrantFlows
 from app.carechain.index import EventIndex
 from app.carechain.ingest import IngestFlows
@@ -32,7 +33,7 @@ from app.carechain.vitals_history import VitalsHistoryFlows
 
 class CareChain(RegistryFlows, StorageFlows, VersionFlows, ReadingFlows, GrantFlows, RotationFlows, AuditFlows,
                 DeviceFlows, IngestFlows, AlertFlows, VitalsHistoryFlows, SummaryFlows, ProfileFlows, RequestFlows,
-                RedactionFlows):
+                RedactionFlows, EndorsementFlows):
     """Every flow of the product as one call on one object; each concern lives in its own module."""
 
     def __init__(self, chain: Chain, store: IpfsStore, index: EventIndex, journal: RotationJournal,

@@ -52,3 +52,11 @@ def dated_records(patient) -> list[Record]:
     return [Record.from_fhir(resources["Immunization"]), Record.from_fhir(resources["Procedure"]),
             condition(patient.address, "Type 2 diabetes", recorded_at=1_750_000_000),
             pulse(patient, 64, at=1_760_000_000)]
+
+
+def lab_result(patient: str) -> Record:
+    """A laboratory Observation (Labs) about `patient`: what the endorsement tests validate."""
+    return Record.from_fhir({"resourceType": "Observation", "status": "final",
+                             "subject": {"reference": f"Patient/{patient}"}, "code": {"text": "Hemoglobin"},
+                             "valueQuantity": {"value": 13.5, "unit": "g/dL"},
+                             "category": [{"coding": [{"code": "laboratory"}]}]})
