@@ -51,7 +51,7 @@ def test_a_rotation_leaves_a_clean_list_with_history_one_click_away(open_browser
     assert patient.is_visible("text=Record #1")
 
     patient.click("nav >> text=Audit trail")
-    assert patient.is_visible("text=record #1 was re-encrypted after revoking Dr. Alice Chen")
+    patient.wait_for_selector("text=record #1 was re-encrypted after revoking Dr. Alice Chen")  # the page loaded
     assert patient.is_visible("text=record #2 was re-encrypted after revoking Dr. Alice Chen")
     assert patient.locator("td:has-text('was added')").count() == 2
     assert patient.locator("text=record #3").count() == 0 and patient.locator("text=record #4").count() == 0

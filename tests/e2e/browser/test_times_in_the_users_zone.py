@@ -41,7 +41,9 @@ def watched_browser(open_browser):
 
 
 def assert_times_shown_in(page, zone: str) -> None:
-    """Every <time> of the page reads as its UTC moment in `zone`, named, with UTC on hover."""
+    """Every <time> of the page reads as its UTC moment in `zone`, named, with UTC on hover. Waits
+    for the page a click navigated to: its deferred script has rewritten the times once it loaded."""
+    page.wait_for_load_state("load")
     times = page.eval_on_selector_all("time[datetime]", "all => all.map(t => [t.dateTime, t.textContent, t.title])")
     assert times, page.url
     for attribute, shown, hover in times:
