@@ -26,7 +26,7 @@ def share(digest):
     carechain = backend.get_carechain()
     patient = g.user.account
     opened = carechain.redactable_record(patient, digest_from(digest))
-    readers = sorted(carechain.share_recipients(patient.address, opened.entry.category), key=display_name)
+    readers = sorted(carechain.share_recipients(patient.address), key=display_name)
     form = RedactedCopyForm()
     form.withheld.choices = choices((d.path, d.label) for d in opened.disclosable.disclosures)
     form.recipients.choices = choices((reader, display_name(reader)) for reader in readers)

@@ -39,7 +39,7 @@ from app.carechain.model import NO_DIGEST, checksum
 from app.carechain.records import ATTACHMENT_TYPES, Category, canonical_json, fhir_datetime
 from app.carechain.summaries import Summary
 
-PROFILE_CATEGORY = 31  # the envelope's category: no record's (0-4), so a profile never passes as a record
+PROFILE_CATEGORY = 31  # the envelope's category: no record's (0-5), so a profile never passes as a record
 MAX_PHOTO_SIZE = 256 << 10
 PHOTO_TYPES = ("image/png", "image/jpeg")
 GENDERS = {"female": "Female", "male": "Male", "other": "Other", "unknown": "Unknown"}  # FHIR administrative-gender

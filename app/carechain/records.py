@@ -50,10 +50,13 @@ class Category(IntEnum):
     CONDITIONS = 2
     MEDICATIONS = 3
     DOCUMENTS = 4
+    # Copies of records the patient shared with parts removed (sharing.py), granted on their own:
+    # a provider granted only these reads the copies, never the originals.
+    SHARED = 5
 
     @property
     def label(self) -> str:
-        return self.name.capitalize()
+        return "Shared copies" if self is Category.SHARED else self.name.capitalize()
 
 
 def categories_mask(categories) -> int:
@@ -122,9 +125,10 @@ def _document_category(resource: dict) -> Category:
              if coding.get("system") == CATEGORY_SYSTEM]
     if not codes:
         return Category.DOCUMENTS
-    if len(codes) > 1 or codes[0].upper() not in Category.__members__:
+    filed = [category for category in Category if category is not Category.SHARED]
+    if len(codes) > 1 or codes[0].upper() not in {category.name for category in filed}:
         raise InvalidInput(f"a document names one record category of {CATEGORY_SYSTEM}: "
-                           f"{', '.join(c.name.lower() for c in Category)}")
+                           f"{', '.join(c.name.lower() for c in filed)}")
     return Category[codes[0].upper()]
 
 

@@ -28,7 +28,7 @@ from app.carechain.summaries import Summary
 
 REQUEST_LIFETIME = 30 * 86400  # AccessRequests.REQUEST_LIFETIME
 MAX_DURATION = 3650 * 86400  # AccessGrants.MAX_GRANT_DURATION
-REASON_CATEGORY = 30  # the reason envelope's category: no record's (0-4) nor the profile's (31)
+REASON_CATEGORY = 30  # the reason envelope's category: no record's (0-5) nor the profile's (31)
 REASON_FORMAT = "carechain/access-request-reason"
 MAX_REASON = 1000  # characters
 REQUEST_EVENTS = ("AccessRequested", "AccessRequestAnswered", "AccessRequestWithdrawn")

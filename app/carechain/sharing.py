@@ -1,6 +1,8 @@
 """Sharing a record with parts removed: a patient cuts a redacted copy of a signed record (the
-formats and checks are in redaction.py) and stores it as a record of its own, in the original's
-category, sealed for itself and the providers it chooses among those who may read that category.
+formats and checks are in redaction.py) and stores it as a record of its own in the category of
+shared copies (Category.SHARED), sealed for itself and the providers it chooses among those who may
+read shared copies. A provider granted shared copies alone reads those copies and never the
+originals: that is what lets a patient show a discharge summary without its psychiatric history.
 
 Writing: every record outside the vitals category is sealed in a version 3 envelope, with its
 author's disclosable signature and the salt seed (`_disclosure_block`). Vitals records are not
@@ -27,25 +29,26 @@ class RedactionFlows:
         each with its `path` and a `label` ("section: Psychiatric history")."""
         return list(self.redactable_record(patient, digest).disclosable.disclosures)
 
-    def share_recipients(self, patient: str, category: Category) -> set[str]:
-        """Who may receive a copy filed under `category`: whoever may read that category now."""
+    def share_recipients(self, patient: str) -> set[str]:
+        """Who may receive a copy: whoever may read the patient's shared copies now."""
         patient = checksum(patient)
-        return self.readers(patient, category) - {patient}
+        return self.readers(patient, Category.SHARED) - {patient}
 
     def share_redacted(self, patient: LocalAccount, digest: bytes, withheld, recipients=None) -> RecordEntry:
         """Stores a copy of one of the patient's records without the elements at the paths
-        `withheld`, in the original's category, sealed for the patient and `recipients` (default:
-        everyone who may read that category now). The same copy for the same recipients is stored once."""
+        `withheld`, among the shared copies, sealed for the patient and `recipients` (default:
+        everyone who may read shared copies now). The same copy for the same recipients is stored once."""
         opened = self.redactable_record(patient, digest)
-        category = opened.entry.category
-        readers = self.share_recipients(patient.address, category)
+        category = Category.SHARED
+        readers = self.share_recipients(patient.address)
         chosen = readers if recipients is None else {checksum(r, "recipient address") for r in recipients}
         if chosen - readers:
-            raise InvalidInput(f"{', '.join(sorted(chosen - readers))} may not read your "
-                               f"{category.label.lower()} records now: grant access first")
+            raise InvalidInput(f"{', '.join(sorted(chosen - readers))} may not read your shared copies now: "
+                               "give them access to shared copies first")
         if not chosen:
             raise InvalidInput("choose at least one doctor or hospital to share the copy with" if readers else
-                               f"nobody may read your {category.label.lower()} records now: grant access first")
+                               "nobody may read your shared copies now: give a doctor or hospital access to "
+                               "shared copies first")
         copy = opened.disclosable.cut(set(withheld))
         shows_file = any(disclosure.path == redaction.ATTACHMENT for disclosure in copy.disclosures)
         attachment = opened.record.attachment if shows_file else b""
@@ -88,8 +91,8 @@ class RedactionFlows:
             raise IntegrityError("a redacted copy is shared by its patient, but this one was published by another")
         verified = redaction.verify_copy(self.domain, redaction.RedactedCopy.from_json(content), attachment)
         signed = verified.copy.signed
-        if signed.patient != header.patient or signed.category != header.category:
-            raise IntegrityError("the redacted copy is of another patient's record, or of another category")
+        if signed.patient != header.patient or header.category != Category.SHARED:
+            raise IntegrityError("the redacted copy is of another patient's record, or not filed as a shared copy")
         role = self._author_role(signed.author, header.patient)
         if role not in ("doctor", "patient"):
             raise IntegrityError("a redacted copy is of a record signed by a doctor or by the patient")

@@ -1,6 +1,7 @@
 """In Chromium: a doctor writes a discharge summary with a psychiatric history section (a pasted
 FHIR Composition); the patient shares it without that section with another doctor, who sees the
-rest verified and that one element was withheld; the author, not chosen, lists the patient's
+rest verified and that one element was withheld, never the original (granted shared copies
+only); the author, not chosen, lists the patient's
 records without the copy and without an error."""
 
 import json
@@ -28,8 +29,9 @@ def discharge_summary(patient: str) -> str:
 
 def test_a_patient_shares_a_discharge_summary_without_its_psychiatric_history(open_browser, logins, carechain,
                                                                                patient, stack):
-    carechain.grant(patient, logins.doctor.address, [Category.DOCUMENTS], True, days_from_now(carechain, 2))
-    carechain.grant(patient, logins.colleague.address, [Category.DOCUMENTS], False, days_from_now(carechain, 2))
+    carechain.grant(patient, logins.doctor.address, [Category.DOCUMENTS, Category.SHARED], True,
+                    days_from_now(carechain, 2))
+    carechain.grant(patient, logins.colleague.address, [Category.SHARED], False, days_from_now(carechain, 2))
     Keystore(stack[1].keystores).import_key(patient.key.hex(), PASSWORD)
 
     author = open_browser()
@@ -48,7 +50,7 @@ def test_a_patient_shares_a_discharge_summary_without_its_psychiatric_history(op
     me.click("a:has-text('Share with parts removed')")
     me.check("input[name=withheld][value='section[1]']")
     me.uncheck(f"input[name=recipients][value='{logins.doctor.address}']")
-    screenshot(me, "12-share-redacted")
+    screenshot(me, "22-share-redacted")
     me.click("button:has-text('Share the copy')")
     me.wait_for_selector("text=Redacted copy stored as record #2 with 1 part withheld, shared with Dr. Bob Okafor")
     assert me.locator("table.records .badge:has-text('redacted copy')").count() == 1
@@ -57,11 +59,13 @@ def test_a_patient_shares_a_discharge_summary_without_its_psychiatric_history(op
     log_in(reader, logins.colleague.address)
     reader.wait_for_selector("h1:has-text('My patients')")
     reader.goto(f"/doctor/patients/{patient.address}")
+    assert reader.locator("table.records td[data-label=Record] a").all_inner_texts() == [
+        "Redacted copy of Discharge summary: Admission for pneumonia"]  # the copy, never the original
     reader.click("a:has-text('Redacted copy of Discharge summary: Admission for pneumonia')")
     banner = reader.locator(".redacted").inner_text()
     assert banner == "1 element withheld by the patient, the rest verified (signed by Dr. Alice Chen)"
     assert "Hospital course: Recovered well." in reader.content() and PSYCHIATRIC not in reader.content()
-    screenshot(reader, "13-redacted-copy")
+    screenshot(reader, "23-redacted-copy")
 
     author.goto(f"/doctor/patients/{patient.address}")
     assert author.locator("table.records td[data-label=Record] a").all_inner_texts() == [

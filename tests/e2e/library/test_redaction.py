@@ -231,9 +231,11 @@ def test_any_json_parses_as_a_copy_or_is_refused_as_damaged(value):
 
 @pytest.fixture
 def summary_by_doctor(carechain, people, patient):
-    """A discharge summary the doctor wrote under a documents grant (read and add); the colleague may read documents."""
-    carechain.grant(patient, people.doctor.address, [Category.DOCUMENTS], True, days_from_now(carechain, 5))
-    carechain.grant(patient, people.colleague.address, [Category.DOCUMENTS], False, days_from_now(carechain, 5))
+    """A discharge summary the doctor wrote under a grant of documents (read and add) and shared copies;
+    the colleague may read shared copies only."""
+    carechain.grant(patient, people.doctor.address, [Category.DOCUMENTS, Category.SHARED], True,
+                    days_from_now(carechain, 5))
+    carechain.grant(patient, people.colleague.address, [Category.SHARED], False, days_from_now(carechain, 5))
     return carechain.add_record(people.doctor, patient.address, Record.from_fhir(discharge_summary(patient.address)))
 
 
@@ -252,8 +254,10 @@ def test_the_chosen_doctor_reads_the_rest_verified_and_how_much_was_withheld(car
     elements = carechain.disclosable_elements(patient, summary_by_doctor.digest)
     assert "section: Psychiatric history" in [element.label for element in elements]
     copy = carechain.share_redacted(patient, summary_by_doctor.digest, {"section[1]"}, [people.colleague.address])
-    assert (copy.author, copy.category) == (patient.address, Category.DOCUMENTS)
+    assert (copy.author, copy.category) == (patient.address, Category.SHARED)
     opened = carechain.read_record(people.colleague, patient.address, copy.digest)
+    with pytest.raises(AccessDenied, match="does not cover documents records"):  # the copy, never the original
+        carechain.read_record(people.colleague, patient.address, summary_by_doctor.digest)
     assert (opened.author, opened.author_role, opened.redacted.withheld) == (people.doctor.address, "doctor", 1)
     assert opened.record.title == "Redacted copy of Discharge summary: Admission for pneumonia"
     assert PSYCHIATRIC not in json.dumps(opened.record.resource)
@@ -282,7 +286,7 @@ def test_sharing_the_same_copy_again_stores_it_once(carechain, people, patient, 
 
 def test_recipients_must_be_readers_of_the_category(carechain, people, patient, summary_by_doctor):
     count = carechain.participant(patient.address).record_count
-    for recipients, message in (([people.outsider.address], "may not read your documents records"),
+    for recipients, message in (([people.outsider.address], "may not read your shared copies"),
                                 ([], "choose at least one"), (["0x123"], "not a valid recipient address")):
         with pytest.raises(InvalidInput, match=message):
             carechain.share_redacted(patient, summary_by_doctor.digest, {"section[1]"}, recipients)
@@ -301,12 +305,12 @@ def test_a_copy_replayed_as_the_doctors_ordinary_record_fails(carechain, people,
     copy = carechain.share_redacted(patient, summary_by_doctor.digest, {"section[1]"})
     content = carechain.read_record(patient, patient.address, copy.digest).redacted.copy
     payload, _ = envelope.pack_payload(content.signature, content.to_json(), b"")
-    fields = dict(patient=patient.address, author=people.doctor.address, category=int(Category.DOCUMENTS),
+    fields = dict(patient=patient.address, author=people.doctor.address, category=int(Category.SHARED),
                   created_at=content.signed.created_at)
     data = carechain._encrypt(patient.key, b"replay", fields, payload, {patient.address, people.colleague.address},
                               Summary("Discharge summary", "2026-10-05", "Composition").to_bytes())
     digest = carechain.store.put(data)
-    carechain.chain.transact(patient, "addRecord", patient.address, digest, int(Category.DOCUMENTS))
+    carechain.chain.transact(patient, "addRecord", patient.address, digest, int(Category.SHARED))
     with pytest.raises(IntegrityError, match="not by its stated author"):
         carechain.read_record(people.colleague, patient.address, digest)
 
@@ -318,32 +322,34 @@ def test_a_tampered_copy_stored_by_the_patient_fails_for_its_reader(carechain, p
     content = tampered.to_json()
     body = envelope.body_of(content, b"")
     signature = crypto.sign_record(carechain.domain, patient.key, patient.address, patient.address,
-                                   int(Category.DOCUMENTS), copy.signed.created_at, keccak(body))
+                                   int(Category.SHARED), copy.signed.created_at, keccak(body))
     payload, _ = envelope.pack_payload(signature, content, b"")
-    fields = dict(patient=patient.address, author=patient.address, category=int(Category.DOCUMENTS),
+    fields = dict(patient=patient.address, author=patient.address, category=int(Category.SHARED),
                   created_at=copy.signed.created_at)
     data = carechain._encrypt(patient.key, b"tampered", fields, payload, {patient.address, people.colleague.address},
                               Summary("Redacted copy", "2026-10-05", "Composition").to_bytes())
     digest = carechain.store.put(data)
-    carechain.chain.transact(patient, "addRecord", patient.address, digest, int(Category.DOCUMENTS))
+    carechain.chain.transact(patient, "addRecord", patient.address, digest, int(Category.SHARED))
     with pytest.raises(IntegrityError, match="not one its author signed"):
         carechain.read_record(people.colleague, patient.address, digest)
 
 
 def test_a_later_grant_delivers_the_copy_too(carechain, people, patient, summary_by_doctor):
-    """A copy is less than the original, which the same grant delivers: documented, harmless."""
+    """A later grant of shared copies delivers the copies there are (documented: the patient chose
+    to share them, and each is less than its original)."""
     copy = carechain.share_redacted(patient, summary_by_doctor.digest, {"section[1]"}, [people.colleague.address])
-    carechain.grant(patient, people.outsider.address, [Category.DOCUMENTS], False, days_from_now(carechain, 1))
+    carechain.grant(patient, people.outsider.address, [Category.SHARED], False, days_from_now(carechain, 1))
     assert carechain.read_record(people.outsider, patient.address, copy.digest).redacted.withheld == 1
 
 
 def test_a_rotation_keeps_a_record_redactable(carechain, people, patient, summary_by_doctor):
-    carechain.revoke(patient, people.colleague.address)
+    carechain.grant(patient, people.outsider.address, [Category.DOCUMENTS], False, days_from_now(carechain, 1))
+    carechain.revoke(patient, people.outsider.address)  # re-encrypts the documents
     (current,) = [entry for entry in carechain.all_records(patient.address) if entry.origin == summary_by_doctor.origin]
     assert current.digest != summary_by_doctor.digest
     assert envelope.decode_header(carechain.store.get(current.digest)).version == envelope.DISCLOSABLE_VERSION
     copy = carechain.share_redacted(patient, current.digest, {"section[1]"})
-    assert carechain.read_record(people.doctor, patient.address, copy.digest).redacted.author == people.doctor.address
+    assert carechain.read_record(people.colleague, patient.address, copy.digest).redacted.author == people.doctor.address
 
 
 def test_records_without_disclosures_cannot_be_redacted(carechain, people, patient):

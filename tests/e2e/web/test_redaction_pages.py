@@ -33,10 +33,10 @@ def me(as_user, patient):
 
 @pytest.fixture
 def summary_by_doctor(carechain, people, patient):
-    """Dr. Alice Chen's discharge summary of the patient; Dr. Bob Okafor may read documents too."""
-    carechain.grant(patient, people.doctor.address, [Category.DOCUMENTS, Category.VITALS], True,
+    """Dr. Alice Chen's discharge summary of the patient; Dr. Bob Okafor may read shared copies only."""
+    carechain.grant(patient, people.doctor.address, [Category.DOCUMENTS, Category.VITALS, Category.SHARED], True,
                     days_from_now(carechain, 5))
-    carechain.grant(patient, people.colleague.address, [Category.DOCUMENTS], False, days_from_now(carechain, 5))
+    carechain.grant(patient, people.colleague.address, [Category.SHARED], False, days_from_now(carechain, 5))
     return carechain.add_record(people.doctor, patient.address, discharge_summary(patient.address))
 
 
@@ -75,7 +75,7 @@ def test_sharing_without_the_psychiatric_history_stores_a_copy_the_list_marks(me
     (["author[0]", "date", "section[0]", "section[1]", "status", "subject", "title", "type"], "colleague",
      "you chose to withhold everything"),
     (["section[9]"], "colleague", "The record has no element section[9]"),
-    (["section[1]"], "outsider", "may not read your documents records now"),
+    (["section[1]"], "outsider", "may not read your shared copies now"),
     (["section[1]"], None, "Choose at least one doctor or hospital"),
 ])
 def test_bad_choices_are_refused_in_words_and_store_nothing(me, carechain, people, summary_by_doctor, withheld,
@@ -95,6 +95,8 @@ def test_the_doctor_sees_how_many_elements_were_withheld_and_the_rest_verified(m
     colleague = as_user(people.colleague)
     listing = html.unescape(text(colleague.get(f"/doctor/patients/{patient.address}")))
     assert "Redacted copy of Discharge summary: Admission for pneumonia" in listing
+    title = "Discharge summary: Admission for pneumonia"
+    assert listing.count(title) == listing.count(f"Redacted copy of {title}")  # the copy, never the original
     page = html.unescape(text(colleague.get(f"/doctor/patients/{patient.address}/records/{copy.digest.hex()}")))
     assert "2 elements withheld by the patient, the rest verified</strong> (signed by Dr. Alice Chen)" in page
     assert "Hospital course: Recovered well." in page and PSYCHIATRIC not in page and "Share with parts" not in page
@@ -105,6 +107,14 @@ def test_a_doctor_the_copy_was_not_shared_with_lists_the_patient_without_error(m
     me.post(share_url(summary_by_doctor), {"withheld": ["section[1]"], "recipients": [people.colleague.address]})
     listing = text(as_user(people.doctor).get(f"/doctor/patients/{patient.address}"))
     assert "Admission for pneumonia" in listing and "Redacted copy" not in listing and "cannot be read" not in listing
+
+
+def test_nobody_reading_shared_copies_is_told_where_to_give_that_access(me, carechain, people, patient):
+    carechain.grant(patient, people.doctor.address, [Category.DOCUMENTS], True, days_from_now(carechain, 5))
+    record = carechain.add_record(people.doctor, patient.address, discharge_summary(patient.address))
+    page = html.unescape(text(me.get(share_url(record))))
+    assert "Nobody may read your shared copies now" in page and 'href="/patient/grants"' in page
+    assert "Share the copy" not in page
 
 
 def test_records_that_cannot_be_redacted_say_so_or_offer_nothing(me, carechain, people, patient, summary_by_doctor):
