@@ -64,6 +64,12 @@ EXPLANATIONS = {
     "RecordIndexAlreadySuperseded": "this record has already been replaced by a newer version",
     "RecordIndexNotRecordAuthor": "only the patient or the record's author can replace it",
     "RecordIndexUnauthorizedReader": "only the patient or a provider whose grant covers this record can log reading it",
+    "KeyRecoveryInvalidThreshold": "choose 2 to 16 shares and a threshold of 2 up to their number",
+    "KeyRecoveryTooManyGuardians": "there are more guardians than shares",
+    "KeyRecoveryNoGuardians": "{0} has named no guardians",
+    "KeyRecoveryAlreadyRequested": "you already asked for the recovery of this account",
+    "KeyRecoveryNoOpenRequest": "that recovery request is no longer open: cancelled, completed or older than 7 days",
+    "KeyRecoveryNotAGuardian": "{1} is not a guardian of {0}'s key",
 }
 
 
