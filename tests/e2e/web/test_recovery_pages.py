@@ -8,9 +8,12 @@ import re
 
 import pytest
 from eth_account import Account
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.carechain.keystore import Keystore
 from tests.e2e.helpers import text
+from tests.e2e.web.test_form_fuzzing import FUZZ, answered, numbers, texts
 
 WORDS = re.compile(r'<ol class="words">(.*?)</ol>', re.S)
 NEW_PASSWORD = "a brand new password"
@@ -178,3 +181,31 @@ def test_the_pages_are_for_their_roles(as_user, people, visitor):
         assert admin.get(url).status_code == 302
         assert visitor.get(url).status_code == 302
     assert 'href="/recovery/requests"' in text(as_user(people.doctor).get("/doctor/"))
+
+
+@FUZZ
+@given(others=texts, offline=numbers, threshold=numbers)
+def test_the_guardians_form_answers_anything_with_a_page(me, people, others, offline, threshold):
+    answered(name(me, [people.doctor.address], others, offline, threshold))
+
+
+@FUZZ
+@given(patient=texts)
+def test_the_recovery_start_answers_anything_with_a_page(visitor, patient):
+    answered(visitor.post("/recovery/start", {"patient": patient}))
+
+
+@pytest.fixture
+def waiting(me, people, visitor):
+    """A visitor whose request for `me`'s key is open."""
+    name(me, [people.doctor.address], offline=1)
+    start(visitor, me.account)
+    return visitor
+
+
+@FUZZ
+@given(words=st.text(max_size=400), password=texts)
+def test_the_recovery_form_answers_anything_with_a_page(waiting, words, password):
+    response = waiting.post("/recovery/collect", {"words": words, "password": password, "confirm": password})
+    answered(response)
+    assert response.status_code == 400
