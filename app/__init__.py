@@ -48,7 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     views.init_app(app)
 
     from app import (access_requests, admin, alerts, auth, devices, doctor, endorsements, hospital, ingest, patient,
-                     profile, record_history, sharing, vitals)
+                     profile, record_history, recovery, sharing, vitals)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(patient.bp)
@@ -64,6 +64,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(hospital.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(endorsements.bp)
+    app.register_blueprint(recovery.bp)
 
     @app.get("/")
     def index():

@@ -16,6 +16,7 @@ from app.carechain.summaries import Summary
 from app.forms import ActionForm, GrantForm, NarrowForm, RecordFilterForm, RenewForm, RevokeForm, choices
 from app.record_history import re_encryption
 from app.record_pages import add_record, digest_from, record_forms, send_attachment, show_record
+from app.recovery import RECOVERY_KINDS, describe as describe_recovery
 from app.views import sentence, when
 
 bp = Blueprint("patient", __name__, url_prefix="/patient")
@@ -411,6 +412,8 @@ def _describe(event, numbers: dict) -> str:
         if not int(details["digest"], 16):
             return "your profile was withdrawn"
         return "your profile was saved, encrypted for you and those with access then"
+    if event.kind in RECOVERY_KINDS:
+        return describe_recovery(event)
     record = f"record #{numbers.get(details['digest'], '?')}"
     if event.kind == "alert acknowledged":
         return f"the alert in {record} was acknowledged by {display_name(event.actor)}"

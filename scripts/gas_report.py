@@ -7,6 +7,7 @@ Runs on a fresh deployment on brownie's throw-away test chain.
 """
 
 from brownie import CareChain, accounts, chain
+from eth_utils import keccak, to_canonical_address
 
 from app.carechain.settings import VITALS_WINDOW_SECONDS as WINDOW_SECONDS
 from scripts import localchain
@@ -15,8 +16,13 @@ TX, NEW_SLOT = 21_000, 22_100
 DAY = 86400
 # Grants and renewals carry the digest of their key bundle: a non-zero one, as in real use.
 KEY_BUNDLE = bytes.fromhex("ab" * 32)
+SALT = bytes.fromhex("cd" * 32)  # a guardian's salt (see contracts/KeyRecovery.sol)
 CHART_RECORDS = 24  # a chart of six hours of 15-minute vitals windows
 SENSORS = 10
+
+
+def guardian_tag(account) -> bytes:
+    return keccak(to_canonical_address(account.address) + SALT)
 
 
 def public_key(account) -> bytes:
@@ -25,7 +31,7 @@ def public_key(account) -> bytes:
 
 def measure() -> list[tuple[str, int, int | None, int]]:
     """Returns (operation, gas used, target or None, floor) rows."""
-    admin, hospital, doctor, colleague, patient, newcomer, device = accounts[:7]
+    admin, hospital, doctor, colleague, patient, newcomer, device, requester = accounts[:8]
     contract = CareChain.deploy(admin, {"from": admin})
     contract.registerHospital(hospital, public_key(hospital), {"from": admin})
     contract.registerDoctor(doctor, hospital, public_key(doctor), {"from": admin})
@@ -66,6 +72,14 @@ def measure() -> list[tuple[str, int, int | None, int]]:
         ("set an endorsement policy (admin)", lambda: contract.setEndorsementPolicy(1, 2, True, {"from": admin}), None, 1),
         ("suspend provider (admin)", lambda: contract.suspendProvider(colleague, {"from": admin}), None, 0),
         ("revoke a device (patient)", lambda: contract.revokeDevice(device, {"from": patient}), None, 0),
+        ("name guardians (patient, 2 registered and 1 printed share)",
+         lambda: contract.setGuardians(digest(9), 2, 3, [guardian_tag(doctor), guardian_tag(colleague)],
+                                       {"from": patient}), None, 3),
+        ("request recovery (a fresh account)",
+         lambda: contract.requestRecovery(patient, public_key(requester), {"from": requester}), None, 1),
+        ("approve recovery (guardian)",
+         lambda: contract.approveRecovery(patient, requester, SALT, digest(10), {"from": doctor}), None, 0),
+        ("record recovery (the restored key)", lambda: contract.recordRecovery(requester, {"from": patient}), None, 0),
     ]
     return [(name, step().gas_used, target, TX + slots * NEW_SLOT) for name, step, target, slots in steps]
 

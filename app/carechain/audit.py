@@ -1,6 +1,6 @@
-"""The patient's audit trail: grants, records, disputes, endorsements, reads and listings, devices
-and acknowledged alerts from the contract's events, paged back through the whole history and
-filtered by kind.
+"""The patient's audit trail: grants, records, disputes, endorsements, reads and listings, devices,
+acknowledged alerts and key recovery from the contract's events, paged back through the whole history
+and filtered by kind.
 """
 
 from collections.abc import Iterable
@@ -17,6 +17,8 @@ AUDIT_KINDS = {  # event name -> kind of audit event
     "AlertAcknowledged": "alert acknowledged", "RecordsListed": "listed", "ProfileUpdated": "profile updated",
     "AccessRequested": "access requested", "AccessRequestAnswered": "request approved",
     "AccessRequestWithdrawn": "request withdrawn", "RecordEndorsed": "record endorsed",
+    "GuardiansSet": "guardians named", "RecoveryRequested": "recovery requested",
+    "RecoveryApproved": "recovery approved", "RecoveryCancelled": "recovery cancelled", "KeyRecovered": "key recovered",
 }
 DISPUTE_WITHDRAWN = "dispute withdrawn"  # the kind of a RecordDisputed event with `disputed` false
 REQUEST_DECLINED = "request declined"  # the kind of an AccessRequestAnswered event with `approved` false
@@ -31,6 +33,7 @@ AUDIT_FILTERS = {  # what the audit trail can be narrowed to: kinds of events
     "reads": ("RecordRead", "RecordsListed"),
     "devices": ("DeviceAuthorized", "DeviceRevoked", "AlertAcknowledged"),
     "profile": ("ProfileUpdated",),
+    "recovery": ("GuardiansSet", "RecoveryRequested", "RecoveryApproved", "RecoveryCancelled", "KeyRecovered"),
 }
 
 
@@ -56,10 +59,10 @@ class AuditFlows:
     def audit_trail(self, patient: str, limit: int | None = None, kinds: Iterable[str] | None = None,
                     before: tuple[int, int] | None = None) -> list[AuditEvent]:
         """Grants, renewals, narrowings, revocations, records (added, re-encrypted, corrected),
-        disputes, reads and listings, devices and profile changes of the patient, oldest first: all
+        disputes, reads and listings, devices, profile changes and key recovery of the patient, oldest first: all
         of them, or the newest `limit`, from the event index, so a page costs the same however
         long the history. `kinds` keeps only some of AUDIT_FILTERS ("grants", "records", "reads",
-        "devices", "profile"), so a flood of one kind hides no other. `before` (an event's
+        "devices", "profile", "recovery"), so a flood of one kind hides no other. `before` (an event's
         `position`) keeps only older events: the page before `page` is
         `audit_trail(..., before=page[0].position)`."""
         patient = checksum(patient)

@@ -67,6 +67,12 @@ EXPLANATIONS = {
     "EndorsementsAlreadyEndorsed": "you have already endorsed this record",
     "EndorsementsOwnRecord": "you wrote this record: another doctor or hospital has to endorse it",
     "EndorsementsUnauthorizedEndorser": "only a provider who may read this record now can endorse it",
+    "KeyRecoveryInvalidThreshold": "choose 2 to 16 shares and a threshold of 2 up to their number",
+    "KeyRecoveryTooManyGuardians": "there are more guardians than shares",
+    "KeyRecoveryNoGuardians": "{0} has named no guardians",
+    "KeyRecoveryAlreadyRequested": "you already asked for the recovery of this account",
+    "KeyRecoveryNoOpenRequest": "that recovery request is no longer open: cancelled, completed or older than 7 days",
+    "KeyRecoveryNotAGuardian": "{1} is not a guardian of {0}'s key",
 }
 
 

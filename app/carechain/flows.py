@@ -1,7 +1,7 @@
 """Every flow of the product as one call: `CareChain` combines the flows of registry.py, storage.py,
 versions.py, reading.py, summaries.py, grants.py, rotation.py, audit.py, devices.py, ingest.py,
-alerts.py, vitals_history.py, profiles.py, requests.py, sharing.py and endorsements.py over one connection to the
-chain and the IPFS node.
+alerts.py, vitals_history.py, profiles.py, requests.py, sharing.py, endorsements.py and recovery.py over one
+connection to the chain and the IPFS node.
 The web app is a thin layer over this class.
 """
 
@@ -20,6 +20,7 @@ from app.carechain.model import Numbering, RecordEntry
 from app.carechain.profiles import ProfileFlows
 from app.carechain.quota import StorageQuota
 from app.carechain.reading import ReadingFlows
+from app.carechain.recovery import RecoveryFlows
 from app.carechain.registry import RegistryFlows
 from app.carechain.requests import RequestFlows
 from app.carechain.rotation import RotationFlows, RotationJournal
@@ -33,7 +34,7 @@ from app.carechain.vitals_history import VitalsHistoryFlows
 
 class CareChain(RegistryFlows, StorageFlows, VersionFlows, ReadingFlows, GrantFlows, RotationFlows, AuditFlows,
                 DeviceFlows, IngestFlows, AlertFlows, VitalsHistoryFlows, SummaryFlows, ProfileFlows, RequestFlows,
-                RedactionFlows, EndorsementFlows):
+                RedactionFlows, EndorsementFlows, RecoveryFlows):
     """Every flow of the product as one call on one object; each concern lives in its own module."""
 
     def __init__(self, chain: Chain, store: IpfsStore, index: EventIndex, journal: RotationJournal,

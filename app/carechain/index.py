@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS events (
     patient TEXT, actor TEXT, details TEXT NOT NULL, PRIMARY KEY (block, log_index));
 CREATE INDEX IF NOT EXISTS events_by_patient ON events (patient, name, block, log_index);
 CREATE INDEX IF NOT EXISTS events_by_actor ON events (actor, name, block, log_index);
+CREATE INDEX IF NOT EXISTS events_by_name ON events (name, time);
 CREATE TABLE IF NOT EXISTS participants (
     address TEXT PRIMARY KEY, role TEXT NOT NULL, affiliation TEXT, public_key BLOB NOT NULL,
     block INTEGER NOT NULL, log_index INTEGER NOT NULL, registered_at INTEGER NOT NULL,
@@ -65,6 +66,8 @@ CREATE TABLE IF NOT EXISTS profiles (patient TEXT PRIMARY KEY, digest BLOB NOT N
 # a device's patient)
 REGISTRATIONS = {"PatientRegistered": ("patient", "patient", None), "HospitalRegistered": ("hospital", "hospital", None),
                  "DoctorRegistered": ("doctor", "doctor", "hospital"), "DeviceAuthorized": ("device", "device", "patient")}
+# The argument naming who acted, for events whose actor is neither a reader, an author, a doctor nor the patient.
+ACTORS = {"RecoveryRequested": "requester", "RecoveryApproved": "guardian"}
 
 
 class EventIndex:
@@ -168,7 +171,8 @@ class EventIndex:
         name, args = event["event"], dict(event["args"])
         position = (event["blockNumber"], event["logIndex"])
         patient = args.get("patient")
-        actor = args.get("reader") or args.get("author") or args.get("doctor") or args.get("provider") or patient
+        actor = (args.get(ACTORS.get(name)) or args.get("reader") or args.get("author") or args.get("doctor")
+                 or args.get("provider") or patient)
         details = {key: (bytes(value).hex() if isinstance(value, bytes) else value)
                    for key, value in args.items() if key != "patient"}
         if name == "RecordSuperseded":
@@ -356,6 +360,12 @@ class EventIndex:
         rows = self._query(f"SELECT block, log_index, time, name, patient, details FROM events WHERE actor = ? "
                            f"AND name IN ({_marks(names)}) ORDER BY block, log_index", actor, *names)
         return [(*row[:5], json.loads(row[5])) for row in rows]
+    def recent_events(self, name: str, since: int) -> list[tuple[int, str, dict]]:
+        """(time, patient, details) of every `name` event at or after the second `since`, whoever's,
+        oldest first."""
+        return [(time, patient, json.loads(details)) for time, patient, details in self._query(
+            "SELECT time, patient, details FROM events WHERE name = ? AND time >= ? ORDER BY block, log_index",
+            name, since)]
 
     def _query(self, sql: str, *parameters) -> list[tuple]:
         with self._lock:

@@ -77,6 +77,11 @@ class Keystore:
         self._write(account.address, keystore)
         return account
 
+    def restore(self, account: LocalAccount, password: str) -> LocalAccount:
+        """Stores a key restored by its guardians (see recovery.py) under a new password, replacing
+        the account's keystore here if there is one: the key is the same, the password new."""
+        return self._store(account, password, replace=True)
+
     def unlock(self, address: str, password: str) -> LocalAccount:
         try:
             keystore = self._read(address)
@@ -94,12 +99,12 @@ class Keystore:
     def __contains__(self, address: str) -> bool:
         return is_address(address) and self._path(address).exists()
 
-    def _store(self, account: LocalAccount, password: str) -> LocalAccount:
+    def _store(self, account: LocalAccount, password: str, replace: bool = False) -> LocalAccount:
         if len(password) < MIN_PASSWORD_LENGTH:
             raise InvalidInput(f"choose a password of at least {MIN_PASSWORD_LENGTH} characters")
         with SCRYPT_SLOTS:
             keystore = Account.encrypt(account.key, password)
-        self._write(account.address, keystore)
+        self._write(account.address, keystore, replace)
         return account
 
     def _path(self, address: str) -> Path:
@@ -113,10 +118,11 @@ class Keystore:
         except FileNotFoundError:
             raise UnknownAccount(f"there is no account {to_checksum_address(address)} on this server") from None
 
-    def _write(self, address: str, keystore: dict) -> None:
-        """Atomically, readable by the owner only; an existing account is never overwritten."""
+    def _write(self, address: str, keystore: dict, replace: bool = False) -> None:
+        """Atomically, readable by the owner only; an existing account is overwritten only when
+        restored (`replace`)."""
         path = self._path(address)
-        if path.exists():
+        if path.exists() and not replace:
             raise InvalidInput(f"account {address} already exists here; log in instead")
         self.directory.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(".tmp")
