@@ -39,8 +39,11 @@ abstract contract BreakGlass is AccessRequests {
     event EmergencySummarySet(address indexed patient, bytes32 summary, bytes32 custody);
 
     /// @notice `doctor` of `hospital` declared an emergency for `patient`; `reason` is the digest
-    /// of the reason, sealed for the patient and the doctor, on IPFS.
-    event EmergencyDeclared(address indexed patient, address indexed doctor, address hospital, bytes32 reason);
+    /// of the reason, sealed for the patient and the doctor, on IPFS. Its window opened at once,
+    /// or waits for a second doctor's confirmation if `awaitingConfirmation`.
+    event EmergencyDeclared(
+        address indexed patient, address indexed doctor, address hospital, bytes32 reason, bool awaitingConfirmation
+    );
 
     /// @notice `confirmer`, a second doctor, confirmed the emergency `doctor` declared for `patient`.
     event EmergencyConfirmed(address indexed patient, address indexed doctor, address confirmer);
@@ -98,9 +101,10 @@ abstract contract BreakGlass is AccessRequests {
         if (reason == 0) revert BreakGlassNoReason();
         Emergency storage emergency = _emergencies[patient][msg.sender];
         if (_isOpen(emergency) || _isPending(emergency)) revert BreakGlassAlreadyDeclared(patient, msg.sender);
+        bool awaitingConfirmation = breakGlassConfirmationRequired;
         emergency.declaredAt = uint40(block.timestamp);
-        emergency.openedAt = breakGlassConfirmationRequired ? 0 : uint40(block.timestamp);
-        emit EmergencyDeclared(patient, msg.sender, hospital, reason);
+        emergency.openedAt = awaitingConfirmation ? 0 : uint40(block.timestamp);
+        emit EmergencyDeclared(patient, msg.sender, hospital, reason, awaitingConfirmation);
     }
 
     /**

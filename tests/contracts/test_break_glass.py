@@ -43,7 +43,8 @@ def test_an_active_doctor_declares_and_the_window_opens_at_once(registered, peop
     with_summary(registered, people)
     tx = declare(registered, people)
     assert tx.events["EmergencyDeclared"] == {"patient": people.patient, "doctor": people.doctor,
-                                              "hospital": people.hospital, "reason": "0x" + REASON.hex()}
+                                              "hospital": people.hospital, "reason": "0x" + REASON.hex(),
+                                              "awaitingConfirmation": False}
     assert window(registered, people.patient, people.doctor) == (tx.timestamp, tx.timestamp,
                                                                            tx.timestamp + WINDOW)
     assert window(registered, people.patient, people.colleague) == (0, 0, 0)
@@ -147,7 +148,9 @@ def test_the_policy_is_the_admins_alone(registered, people):
 def test_with_the_policy_a_second_doctor_opens_the_window(registered, people):
     with_summary(registered, people)
     registered.setBreakGlassPolicy(True, {"from": people.admin})
-    declared = declare(registered, people).timestamp
+    tx = declare(registered, people)
+    declared = tx.timestamp
+    assert tx.events["EmergencyDeclared"]["awaitingConfirmation"] is True
     assert window(registered, people.patient, people.doctor) == (declared, 0, 0)
     with brownie.reverts(typed_error("BreakGlassWindowClosed", people.patient, people.doctor)):
         registered.releaseEmergencyShare(people.patient, people.doctor, SHARE, {"from": people.hospital})
