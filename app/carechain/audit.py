@@ -16,6 +16,8 @@ AUDIT_KINDS = {  # event name -> kind of audit event
     "AlertAcknowledged": "alert acknowledged", "RecordsListed": "listed", "ProfileUpdated": "profile updated",
     "AccessRequested": "access requested", "AccessRequestAnswered": "request approved",
     "AccessRequestWithdrawn": "request withdrawn",
+    "EmergencySummarySet": "emergency summary saved", "EmergencyDeclared": "emergency declared",
+    "EmergencyConfirmed": "emergency confirmed", "EmergencyShareReleased": "emergency share released",
 }
 DISPUTE_WITHDRAWN = "dispute withdrawn"  # the kind of a RecordDisputed event with `disputed` false
 REQUEST_DECLINED = "request declined"  # the kind of an AccessRequestAnswered event with `approved` false
@@ -30,6 +32,7 @@ AUDIT_FILTERS = {  # what the audit trail can be narrowed to: kinds of events
     "reads": ("RecordRead", "RecordsListed"),
     "devices": ("DeviceAuthorized", "DeviceRevoked", "AlertAcknowledged"),
     "profile": ("ProfileUpdated",),
+    "emergency": ("EmergencySummarySet", "EmergencyDeclared", "EmergencyConfirmed", "EmergencyShareReleased"),
 }
 
 
@@ -58,7 +61,7 @@ class AuditFlows:
         disputes, reads and listings, devices and profile changes of the patient, oldest first: all
         of them, or the newest `limit`, from the event index, so a page costs the same however
         long the history. `kinds` keeps only some of AUDIT_FILTERS ("grants", "records", "reads",
-        "devices", "profile"), so a flood of one kind hides no other. `before` (an event's
+        "devices", "profile", "emergency"), so a flood of one kind hides no other. `before` (an event's
         `position`) keeps only older events: the page before `page` is
         `audit_trail(..., before=page[0].position)`."""
         patient = checksum(patient)

@@ -64,6 +64,13 @@ EXPLANATIONS = {
     "RecordIndexAlreadySuperseded": "this record has already been replaced by a newer version",
     "RecordIndexNotRecordAuthor": "only the patient or the record's author can replace it",
     "RecordIndexUnauthorizedReader": "only the patient or a provider whose grant covers this record can log reading it",
+    "BreakGlassNotADoctor": "only registered doctors can declare or confirm an emergency",
+    "BreakGlassNoSummary": "{0} has no emergency summary",
+    "BreakGlassNoReason": "an emergency needs a reason",
+    "BreakGlassAlreadyDeclared": "this emergency is already open or waiting for a second doctor's confirmation",
+    "BreakGlassNothingToConfirm": "there is no declaration waiting for confirmation: it was confirmed, or lapsed",
+    "BreakGlassSelfConfirmation": "a second doctor must confirm, not the one who declared the emergency",
+    "BreakGlassWindowClosed": "the emergency window of this doctor for this patient is not open",
 }
 
 

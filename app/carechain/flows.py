@@ -1,6 +1,6 @@
 """Every flow of the product as one call: `CareChain` combines the flows of registry.py, storage.py,
 versions.py, reading.py, summaries.py, grants.py, rotation.py, audit.py, devices.py, ingest.py,
-alerts.py, vitals_history.py, profiles.py and requests.py over one connection to the chain and the IPFS node.
+alerts.py, vitals_history.py, profiles.py, requests.py and break_glass.py over one connection to the chain and the IPFS node.
 The web app is a thin layer over this class.
 """
 
@@ -8,6 +8,7 @@ import time
 
 from app.carechain.alerts import AlertFlows, AlertRegister
 from app.carechain.audit import AuditFlows
+from app.carechain.break_glass import EmergencyFlows
 from app.carechain.chain import Chain
 from app.carechain.devices import DeviceFlows, DeviceStates
 from app.carechain.grants import GrantFlows
@@ -29,7 +30,8 @@ from app.carechain.vitals_history import VitalsHistoryFlows
 
 
 class CareChain(RegistryFlows, StorageFlows, VersionFlows, ReadingFlows, GrantFlows, RotationFlows, AuditFlows,
-                DeviceFlows, IngestFlows, AlertFlows, VitalsHistoryFlows, SummaryFlows, ProfileFlows, RequestFlows):
+                DeviceFlows, IngestFlows, AlertFlows, VitalsHistoryFlows, SummaryFlows, ProfileFlows, RequestFlows,
+                EmergencyFlows):
     """Every flow of the product as one call on one object; each concern lives in its own module."""
 
     def __init__(self, chain: Chain, store: IpfsStore, index: EventIndex, journal: RotationJournal,
