@@ -47,8 +47,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     views.init_app(app)
 
-    from app import (access_requests, admin, alerts, auth, devices, doctor, endorsements, hospital, ingest, patient,
-                     profile, record_history, recovery, sharing, vitals)
+    from app import (access_requests, admin, alerts, auth, devices, doctor, emergency, endorsements, hospital, ingest,
+                     patient, profile, record_history, recovery, sharing, vitals)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(patient.bp)
@@ -61,6 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(alerts.bp)
     app.register_blueprint(doctor.bp)
     app.register_blueprint(access_requests.bp)
+    app.register_blueprint(emergency.bp)
     app.register_blueprint(hospital.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(endorsements.bp)

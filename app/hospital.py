@@ -6,6 +6,7 @@ from flask import Blueprint, g, render_template
 
 from app import backend
 from app.accounts import roles_required
+from app.forms import ActionForm
 
 bp = Blueprint("hospital", __name__, url_prefix="/hospital")
 
@@ -25,4 +26,6 @@ def overview():
     patients = carechain.patients_of(hospital)  # a hospital's are the grants to it, not to its doctors
     patients.sort(key=lambda access: (not access.grant.active(now), -access.grant.expires_at))
     profiles = carechain.profiles_seen_by(g.user.account, [access.patient for access in patients])
-    return render_template("hospital/overview.html", doctors=doctors, patients=patients, now=now, profiles=profiles)
+    due = carechain.emergencies_to_release(hospital)  # the custodian releases them; a button as a fallback
+    return render_template("hospital/overview.html", doctors=doctors, patients=patients, now=now, profiles=profiles,
+                           due=due, action_form=ActionForm())

@@ -414,6 +414,8 @@ def _describe(event, numbers: dict) -> str:
         return "your profile was saved, encrypted for you and those with access then"
     if event.kind in RECOVERY_KINDS:
         return describe_recovery(event)
+    if event.kind.startswith("emergency"):
+        return _emergency(event)
     record = f"record #{numbers.get(details['digest'], '?')}"
     if event.kind == "alert acknowledged":
         return f"the alert in {record} was acknowledged by {display_name(event.actor)}"
@@ -425,6 +427,22 @@ def _describe(event, numbers: dict) -> str:
         return f"{record} was read by {display_name(event.actor)}"
     # Older deployments logged reads by anyone: never lend such a reader a name.
     return f"{record} was read by {short_address(event.actor)} (not a registered provider)"
+
+
+def _emergency(event) -> str:
+    """Break-glass in words (see app/emergency.py)."""
+    details = event.details
+    if event.kind == "emergency summary saved":
+        if not int(details["summary"], 16):
+            return "your emergency summary was withdrawn"
+        return "your emergency summary was saved, under a new key shared among the hospitals"
+    doctor = display_name(details["doctor"])
+    if event.kind == "emergency declared":
+        return (f"{doctor} ({display_name(details['hospital'])}) declared an emergency to open your emergency "
+                "summary (break-glass)")
+    if event.kind == "emergency confirmed":
+        return f"{display_name(details['confirmer'])} confirmed {doctor}'s emergency: its 24-hour window opened"
+    return f"{display_name(details['hospital'])} released its share of your emergency summary's key to {doctor}"
 
 
 def _scope(view) -> str:

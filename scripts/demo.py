@@ -1,5 +1,6 @@
-"""Demo accounts for `make run`: an admin, a hospital, two doctors and two patients with profiles,
-a few records, a grant and a request for access, all with the password `demo-password`. Idempotent: what exists is kept.
+"""Demo accounts for `make run`: an admin, two hospitals, two doctors and two patients with profiles,
+a few records, a grant, a request for access and Ada's emergency summary (whose key the two hospitals
+hold in shares), all with the password `demo-password`. Idempotent: what exists is kept.
 
 The accounts are Ganache's deterministic development accounts (ganache.json's mnemonic), so they
 are funded and the same on every machine: for demonstrations only, never for real data.
@@ -7,6 +8,7 @@ are funded and the same on every machine: for demonstrations only, never for rea
 
 from app.carechain import crypto
 from app.carechain.directory import ProviderDirectory, enrol, provider_entry
+from app.carechain.emergency import summary_of
 from app.carechain.flows import CareChain
 from app.carechain.keystore import Keystore
 from app.carechain.profiles import profile_of
@@ -21,6 +23,7 @@ FAUCET_INDEX = 9  # funds accounts that sign up in the web app
 PEOPLE = [
     ("admin", 0, "Consortium administrator", "admin", None),
     ("hospital", 1, "St. Mary's Hospital", "hospital", None),
+    ("hospital", 6, "Riverside Clinic", "hospital", None),  # the second custodian of emergency summary keys
     ("doctor", 2, "Dr. Alice Chen", "doctor", 1),
     ("doctor", 3, "Dr. Bob Okafor", "doctor", 1),
     ("patient", 4, "Patient Ada", "patient", None),
@@ -68,6 +71,11 @@ def ensure(settings: Settings) -> list[tuple[str, str, str]]:
         ben, okafor = accounts[5], accounts[3]
         if not carechain.requests_to(ben.address):
             carechain.request_access(okafor, ben.address, [2, 3], False, 14 * 86400, REQUEST_REASON)
+        if carechain.own_emergency_summary(ada) is None:
+            built = carechain.build_emergency_summary(ada)
+            carechain.save_emergency_summary(ada, summary_of(
+                ada.address, ("Penicillin (high criticality)",) + built.allergies, built.medications, built.problems,
+                "A+", (), "Charles Babbage", "friend", "+44 20 7946 0300"))
         return [(label, name, accounts[index].address) for label, index, name, *_ in PEOPLE]
     finally:
         carechain.close()

@@ -21,7 +21,7 @@ from web3 import Web3
 from app import create_app
 from app.carechain.errors import CareChainError
 from app.carechain.settings import Settings
-from scripts import demo, localchain, localipfs
+from scripts import custodian, demo, localchain, localipfs
 from scripts.serve import check_deployment, serve
 
 ROOT = localchain.ROOT
@@ -202,10 +202,12 @@ def main() -> int:
             flush=True,
         )
         simulator = start_simulator(port)
+        custodians = custodian.start_demo(app_settings)  # the demo hospitals release break-glass shares
         try:
             while services.chain.poll() is None and services.ipfs.poll() is None:
                 time.sleep(0.5)
         finally:
+            custodians.set()
             _stop(simulator)
             server.close()
         raise ServiceError(f"a service exited; see the logs in {services.log_dir}")

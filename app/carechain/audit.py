@@ -19,6 +19,8 @@ AUDIT_KINDS = {  # event name -> kind of audit event
     "AccessRequestWithdrawn": "request withdrawn", "RecordEndorsed": "record endorsed",
     "GuardiansSet": "guardians named", "RecoveryRequested": "recovery requested",
     "RecoveryApproved": "recovery approved", "RecoveryCancelled": "recovery cancelled", "KeyRecovered": "key recovered",
+    "EmergencySummarySet": "emergency summary saved", "EmergencyDeclared": "emergency declared",
+    "EmergencyConfirmed": "emergency confirmed", "EmergencyShareReleased": "emergency share released",
 }
 DISPUTE_WITHDRAWN = "dispute withdrawn"  # the kind of a RecordDisputed event with `disputed` false
 REQUEST_DECLINED = "request declined"  # the kind of an AccessRequestAnswered event with `approved` false
@@ -34,6 +36,7 @@ AUDIT_FILTERS = {  # what the audit trail can be narrowed to: kinds of events
     "devices": ("DeviceAuthorized", "DeviceRevoked", "AlertAcknowledged"),
     "profile": ("ProfileUpdated",),
     "recovery": ("GuardiansSet", "RecoveryRequested", "RecoveryApproved", "RecoveryCancelled", "KeyRecovered"),
+    "emergency": ("EmergencySummarySet", "EmergencyDeclared", "EmergencyConfirmed", "EmergencyShareReleased"),
 }
 
 
@@ -62,7 +65,7 @@ class AuditFlows:
         disputes, reads and listings, devices, profile changes and key recovery of the patient, oldest first: all
         of them, or the newest `limit`, from the event index, so a page costs the same however
         long the history. `kinds` keeps only some of AUDIT_FILTERS ("grants", "records", "reads",
-        "devices", "profile", "recovery"), so a flood of one kind hides no other. `before` (an event's
+        "devices", "profile", "recovery", "emergency"), so a flood of one kind hides no other. `before` (an event's
         `position`) keeps only older events: the page before `page` is
         `audit_trail(..., before=page[0].position)`."""
         patient = checksum(patient)

@@ -73,6 +73,13 @@ EXPLANATIONS = {
     "KeyRecoveryAlreadyRequested": "you already asked for the recovery of this account",
     "KeyRecoveryNoOpenRequest": "that recovery request is no longer open: cancelled, completed or older than 7 days",
     "KeyRecoveryNotAGuardian": "{1} is not a guardian of {0}'s key",
+    "BreakGlassNotADoctor": "only registered doctors can declare or confirm an emergency",
+    "BreakGlassNoSummary": "{0} has no emergency summary",
+    "BreakGlassNoReason": "an emergency needs a reason",
+    "BreakGlassAlreadyDeclared": "this emergency is already open or waiting for a second doctor's confirmation",
+    "BreakGlassNothingToConfirm": "there is no declaration waiting for confirmation: it was confirmed, or lapsed",
+    "BreakGlassSelfConfirmation": "a second doctor must confirm, not the one who declared the emergency",
+    "BreakGlassWindowClosed": "the emergency window of this doctor for this patient is not open",
 }
 
 

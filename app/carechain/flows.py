@@ -1,7 +1,7 @@
 """Every flow of the product as one call: `CareChain` combines the flows of registry.py, storage.py,
 versions.py, reading.py, summaries.py, grants.py, rotation.py, audit.py, devices.py, ingest.py,
-alerts.py, vitals_history.py, profiles.py, requests.py, sharing.py, endorsements.py and recovery.py over one
-connection to the chain and the IPFS node.
+alerts.py, vitals_history.py, profiles.py, requests.py, sharing.py, endorsements.py, recovery.py and
+break_glass.py over one connection to the chain and the IPFS node.
 The web app is a thin layer over this class.
 """
 
@@ -9,6 +9,7 @@ import time
 
 from app.carechain.alerts import AlertFlows, AlertRegister
 from app.carechain.audit import AuditFlows
+from app.carechain.break_glass import EmergencyFlows
 from app.carechain.chain import Chain
 from app.carechain.devices import DeviceFlows, DeviceStates
 from app.carechain.endorsements import EndorsementFlows
@@ -34,7 +35,7 @@ from app.carechain.vitals_history import VitalsHistoryFlows
 
 class CareChain(RegistryFlows, StorageFlows, VersionFlows, ReadingFlows, GrantFlows, RotationFlows, AuditFlows,
                 DeviceFlows, IngestFlows, AlertFlows, VitalsHistoryFlows, SummaryFlows, ProfileFlows, RequestFlows,
-                RedactionFlows, EndorsementFlows, RecoveryFlows):
+                RedactionFlows, EndorsementFlows, RecoveryFlows, EmergencyFlows):
     """Every flow of the product as one call on one object; each concern lives in its own module."""
 
     def __init__(self, chain: Chain, store: IpfsStore, index: EventIndex, journal: RotationJournal,

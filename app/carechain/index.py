@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS events (
     block INTEGER NOT NULL, log_index INTEGER NOT NULL, time INTEGER NOT NULL, name TEXT NOT NULL,
     patient TEXT, actor TEXT, details TEXT NOT NULL, PRIMARY KEY (block, log_index));
 CREATE INDEX IF NOT EXISTS events_by_patient ON events (patient, name, block, log_index);
+CREATE INDEX IF NOT EXISTS events_by_name ON events (name, time);
 CREATE INDEX IF NOT EXISTS events_by_actor ON events (actor, name, block, log_index);
 CREATE INDEX IF NOT EXISTS events_by_name ON events (name, time);
 CREATE TABLE IF NOT EXISTS participants (
@@ -352,6 +353,14 @@ class EventIndex:
             "ORDER BY block DESC, log_index DESC LIMIT ?",
             patient, *names, block, block, log_index, _rows(limit))
         return [(*row[:5], json.loads(row[5])) for row in reversed(rows)]
+
+    def events_named(self, names, since: int = 0) -> list[tuple]:
+        """(block, log_index, time, name, patient, details) of the events `names` at or after the
+        second `since`, whoever's, oldest first."""
+        names = list(names)
+        rows = self._query(f"SELECT block, log_index, time, name, patient, details FROM events "
+                           f"WHERE name IN ({_marks(names)}) AND time >= ? ORDER BY block, log_index", *names, since)
+        return [(*row[:5], json.loads(row[5])) for row in rows]
 
     def events_by(self, actor: str, names) -> list[tuple]:
         """(block, log_index, time, name, patient, details) of the events `names` that `actor` (a

@@ -17,17 +17,19 @@ def test_the_demo_holds_what_the_readme_says_and_starting_again_changes_nothing(
                                    directory=tmp_path / "providers.json")
     logins = demo.ensure(settings)
     names = {name: address for _, name, address in logins}
-    assert [label for label, *_ in logins] == ["admin", "hospital", "doctor", "doctor", "patient", "patient"]
+    assert [label for label, *_ in logins] == ["admin", "hospital", "hospital", "doctor", "doctor", "patient",
+                                                 "patient"]
     ada, ben, chen, okafor = (names[n] for n in ("Patient Ada", "Patient Ben", "Dr. Alice Chen", "Dr. Bob Okafor"))
 
     carechain = CareChain.connect(settings)
     try:
         def state():
             return ([carechain.participant(p).record_count for p in (ada, ben)],
-                    carechain.grants_of(ada), carechain.grants_of(ben), carechain.requests_to(ben))
+                    carechain.grants_of(ada), carechain.grants_of(ben), carechain.requests_to(ben),
+                    carechain.emergency_custody(ada))
 
         before = state()
-        (ada_records, ben_records), ada_grants, ben_grants, requests = before
+        (ada_records, ben_records), ada_grants, ben_grants, requests, custody = before
         assert ada_records == 4 and ben_records > 0 and ben_grants == []
         (grant,) = ada_grants
         assert grant.grantee == chen and grant.can_write
@@ -38,6 +40,12 @@ def test_the_demo_holds_what_the_readme_says_and_starting_again_changes_nothing(
             (okafor, "open", [Category.CONDITIONS, Category.MEDICATIONS])
         profiles = carechain.profiles_seen_by(demo.localchain.dev_account(2), [ada])
         assert profiles[ada].name == "Ada Lovelace"
+        # Ada's emergency summary: its key in shares for both hospitals, any two opening it.
+        assert (custody.threshold, set(custody.custodians)) == (2, {names["St. Mary's Hospital"],
+                                                                    names["Riverside Clinic"]})
+        summary = carechain.own_emergency_summary(demo.localchain.dev_account(4))
+        assert summary.allergies == ("Penicillin (high criticality)",) and summary.blood_type == "A+"
+        assert summary.problems == ("Seasonal allergic rhinitis",)
 
         demo.ensure(settings)
         assert state() == before
