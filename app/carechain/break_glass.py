@@ -32,14 +32,14 @@ from app.carechain.emergency import EmergencySummary
 from app.carechain.errors import AccessDenied, CareChainError, IntegrityError, InvalidInput
 from app.carechain.locks import named_lock
 from app.carechain.model import NO_DIGEST, checksum
+from app.carechain.notes import NoteKind, clean_note
 from app.carechain.records import Category, fhir_datetime
-from app.carechain.requests import _clean_reason
 from app.carechain.summaries import Summary
 
-EMERGENCY_CATEGORY = 29  # the summary envelope's category: no record's (0-4), nor a reason's (30) or profile's (31)
-REASON_CATEGORY = 28  # a break-glass reason's envelope
+EMERGENCY_CATEGORY = 29  # the summary envelope's category: no record's (0-5), nor a note's (28, 30) or profile's (31)
+REASON = NoteKind(28, "carechain/break-glass-reason", "Reason for emergency access", "the emergency's reason",
+                  "the doctor who declared the emergency")
 EMERGENCY_WINDOW = 24 * 3600  # BreakGlass.EMERGENCY_WINDOW
-REASON_FORMAT = "carechain/break-glass-reason"
 CUSTODY_FORMAT = "carechain/emergency-custody"
 SHARE_FORMAT = "carechain/emergency-share"
 BREAK_GLASS_EVENTS = ("EmergencyDeclared", "EmergencyConfirmed", "EmergencyShareReleased")
@@ -176,7 +176,7 @@ class EmergencyFlows:
         doctor. The window opens at once, or once a second doctor confirms if the policy asks."""
         patient = checksum(patient, "patient address")
         self._require_active_doctor(doctor.address)
-        reason = _clean_reason(reason)
+        reason = clean_note(reason)
         if not reason:
             raise InvalidInput("say why: the reason goes to the patient's audit trail")
         if bytes(self.chain.call("emergencySummaryOf", patient)) == NO_DIGEST:
@@ -186,7 +186,7 @@ class EmergencyFlows:
             if closes_at or (declared and not opened and self.now() < declared + EMERGENCY_WINDOW):
                 raise InvalidInput("you already declared an emergency for this patient: it is open or waiting for "
                                    "a second doctor's confirmation")
-            digest = self._seal_emergency_reason(doctor, patient, reason)
+            digest = self._seal_note(REASON, doctor, patient, reason)
             self._send_or_release(digest, lambda: self.chain.transact(doctor, "declareEmergency", patient, digest),
                                   still_needed=lambda: False)
         return self._declaration(patient, doctor.address)
@@ -275,21 +275,8 @@ class EmergencyFlows:
         return _fold((time_, name, patient, details) for _, _, time_, name, patient, details in rows)
 
     def emergency_reason(self, reader: LocalAccount, declared: BreakGlass) -> str:
-        """The reason of a declaration, for the patient and the declaring doctor."""
-        header, ciphertext = envelope.decode(self.store.get(declared.reason))
-        if (header.patient, header.author, header.category) != (declared.patient, declared.doctor, REASON_CATEGORY):
-            raise IntegrityError("the emergency's reason is not this doctor's reason for this patient")
-        wrapped = header.keys.get(reader.address)
-        if wrapped is None:
-            raise AccessDenied("only the patient and the doctor who declared the emergency can read its reason")
-        content, _, _ = self._unseal(crypto.unwrap_key(wrapped, reader.address, reader.key), header, ciphertext)
-        try:
-            content = json.loads(content)
-            if content["format"] != REASON_FORMAT or not isinstance(content["reason"], str):
-                raise ValueError
-        except (ValueError, KeyError, TypeError):
-            raise IntegrityError("the emergency's reason is damaged") from None
-        return content["reason"]
+        """The reason of a declaration, for the patient and the declaring doctor (see notes.py)."""
+        return self._open_note(REASON, reader, declared.reason, declared.patient, declared.doctor)
 
     def break_glass_policy(self) -> bool:
         """Whether a declaration needs a second doctor's confirmation."""
@@ -328,19 +315,6 @@ class EmergencyFlows:
     def _opened_summary(self, patient: str, header: envelope.Header, ciphertext: bytes, key: bytes) -> EmergencySummary:
         content, _, _ = self._unseal(key, header, ciphertext)  # checks the patient's signature
         return EmergencySummary.from_fhir(patient, content, header.created_at)
-
-    def _seal_emergency_reason(self, doctor: LocalAccount, patient: str, reason: str) -> bytes:
-        created_at = self.now()
-        content = envelope.canonical_json({"format": REASON_FORMAT, "reason": reason})
-        body = envelope.body_of(content, b"")
-        fields = dict(patient=patient, author=doctor.address, category=REASON_CATEGORY, created_at=created_at)
-        signature = crypto.sign_record(self.domain, doctor.key, patient, doctor.address, REASON_CATEGORY,
-                                       created_at, keccak(body))
-        payload, _ = envelope.pack_payload(signature, content, b"")
-        label = b"break-glass|" + keccak(envelope.canonical_json({**fields, "body": keccak(body).hex()}))
-        heading = Summary("Reason for emergency access", fhir_datetime(created_at), "BreakGlass")
-        return self.store.put(self._encrypt(doctor.key, label, fields, payload, {patient, doctor.address},
-                                            heading.to_bytes()))
 
     def _wrap_for(self, recipient: str, secret: bytes) -> dict:
         return crypto.wrap_key(secret, recipient, self.public_key(recipient), secrets.token_bytes(32))

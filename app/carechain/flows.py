@@ -1,7 +1,7 @@
 """Every flow of the product as one call: `CareChain` combines the flows of registry.py, storage.py,
 versions.py, reading.py, summaries.py, grants.py, rotation.py, audit.py, devices.py, ingest.py,
-alerts.py, vitals_history.py, profiles.py, requests.py, sharing.py, endorsements.py, recovery.py and
-break_glass.py over one connection to the chain and the IPFS node.
+alerts.py, vitals_history.py, profiles.py, requests.py, sharing.py, endorsements.py, recovery.py,
+break_glass.py and notes.py over one connection to the chain and the IPFS node.
 The web app is a thin layer over this class.
 """
 
@@ -18,6 +18,7 @@ from app.carechain.index import EventIndex
 from app.carechain.ingest import IngestFlows
 from app.carechain.ipfs import IpfsStore
 from app.carechain.model import Numbering, RecordEntry
+from app.carechain.notes import NoteFlows
 from app.carechain.profiles import ProfileFlows
 from app.carechain.quota import StorageQuota
 from app.carechain.reading import ReadingFlows
@@ -35,7 +36,7 @@ from app.carechain.vitals_history import VitalsHistoryFlows
 
 class CareChain(RegistryFlows, StorageFlows, VersionFlows, ReadingFlows, GrantFlows, RotationFlows, AuditFlows,
                 DeviceFlows, IngestFlows, AlertFlows, VitalsHistoryFlows, SummaryFlows, ProfileFlows, RequestFlows,
-                RedactionFlows, EndorsementFlows, RecoveryFlows, EmergencyFlows):
+                RedactionFlows, EndorsementFlows, RecoveryFlows, EmergencyFlows, NoteFlows):
     """Every flow of the product as one call on one object; each concern lives in its own module."""
 
     def __init__(self, chain: Chain, store: IpfsStore, index: EventIndex, journal: RotationJournal,

@@ -6,31 +6,25 @@ withdraw its request. Every step is an event of the patient's audit trail.
 - The chain (AccessRequests.sol) holds one open request per provider and patient, lapsing after
   REQUEST_LIFETIME, and refuses requests from unregistered or suspended accounts. The pages read
   requests and their outcomes from the event index; the chain decides every answer.
-- The reason may say something about the patient's health, so it is not on chain. It is sealed
-  like a record (envelope.py: category REASON_CATEGORY, signed by the provider) for the patient
-  and the provider only, stored on IPFS, and only its digest is in the request's event.
+- The reason may say something about the patient's health, so it is not on chain: it is a note
+  (notes.py) sealed for the patient and the provider only, and only its digest is in the event.
 """
 
-import json
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
 
-from app.carechain import crypto, envelope
-from app.carechain.errors import AccessDenied, IntegrityError, InvalidInput, TransactionFailed
+from app.carechain.errors import AccessDenied, InvalidInput, TransactionFailed
 from app.carechain.locks import named_lock
 from app.carechain.model import NO_DIGEST, GrantView, checksum
-from app.carechain.records import Category, categories_in, categories_mask, fhir_datetime
-from app.carechain.summaries import Summary
+from app.carechain.notes import NoteKind, clean_note
+from app.carechain.records import Category, categories_in, categories_mask
 
 REQUEST_LIFETIME = 30 * 86400  # AccessRequests.REQUEST_LIFETIME
 MAX_DURATION = 3650 * 86400  # AccessGrants.MAX_GRANT_DURATION
-REASON_CATEGORY = 30  # the reason envelope's category: no record's (0-5) nor the profile's (31)
-REASON_FORMAT = "carechain/access-request-reason"
-MAX_REASON = 1000  # characters
+REASON = NoteKind(30, "carechain/access-request-reason", "Reason for an access request", "the request's reason",
+                  "the provider who asked")
 REQUEST_EVENTS = ("AccessRequested", "AccessRequestAnswered", "AccessRequestWithdrawn")
 NOT_OPEN = "this request is no longer open: it was answered, withdrawn or lapsed"
 
@@ -64,12 +58,12 @@ class RequestFlows:
         finds the first open and is refused in words."""
         patient = self._require_role(checksum(patient, "patient address"), "patient")
         mask = self._check_request(provider.address, patient, categories, can_write, duration)
-        reason = _clean_reason(reason)
+        reason = clean_note(reason)
         with named_lock("access request", self.chain.address, patient, provider.address):
             if self.chain.call("requestOf", patient, provider.address):
                 raise InvalidInput("you already asked this patient for access: wait for the answer, or withdraw "
                                    "that request first")
-            digest = self._seal_reason(provider, patient, reason) if reason else NO_DIGEST
+            digest = self._seal_note(REASON, provider, patient, reason) if reason else NO_DIGEST
             self._send_or_release(digest, lambda: self.chain.transact(
                 provider, "requestAccess", patient, mask, bool(can_write), int(duration), digest),
                 still_needed=lambda: False)  # a reason object is its request's alone
@@ -114,24 +108,11 @@ class RequestFlows:
         return next((request for request in self.requests_to(patient) if request.provider == provider), None)
 
     def request_reason(self, reader: LocalAccount, request: AccessRequest) -> str:
-        """The reason of a request, opened by the patient or the provider; "" when none was given.
-        IntegrityError if the object is not this provider's sealed reason for this patient."""
+        """The reason of a request, opened by the patient or the provider; "" when none was given
+        (see notes.py)."""
         if request.reason == NO_DIGEST:
             return ""
-        header, ciphertext = envelope.decode(self.store.get(request.reason))
-        if (header.patient, header.author, header.category) != (request.patient, request.provider, REASON_CATEGORY):
-            raise IntegrityError("the request's reason is not this provider's reason for this patient")
-        wrapped = header.keys.get(reader.address)
-        if wrapped is None:
-            raise AccessDenied("only the patient and the provider who asked can read the reason")
-        resource_json, _, _ = self._unseal(crypto.unwrap_key(wrapped, reader.address, reader.key), header, ciphertext)
-        try:
-            content = json.loads(resource_json)
-            if content["format"] != REASON_FORMAT or not isinstance(content["reason"], str):
-                raise ValueError
-        except (ValueError, KeyError, TypeError):
-            raise IntegrityError("the request's reason is damaged") from None
-        return content["reason"]
+        return self._open_note(REASON, reader, request.reason, request.patient, request.provider)
 
     def _check_request(self, provider: str, patient: str, categories: Iterable, can_write: bool,
                        duration: int) -> int:
@@ -152,20 +133,6 @@ class RequestFlows:
                 and (current.can_write or not can_write):
             raise InvalidInput("this patient's grant already gives you that access")
         return mask
-
-    def _seal_reason(self, provider: LocalAccount, patient: str, reason: str) -> bytes:
-        """Stores the reason sealed for the patient and the provider; returns its digest."""
-        created_at = self.now()
-        content = envelope.canonical_json({"format": REASON_FORMAT, "reason": reason})
-        body = envelope.body_of(content, b"")
-        fields = dict(patient=patient, author=provider.address, category=REASON_CATEGORY, created_at=created_at)
-        signature = crypto.sign_record(self.domain, provider.key, patient, provider.address, REASON_CATEGORY,
-                                       created_at, keccak(body))
-        payload, _ = envelope.pack_payload(signature, content, b"")
-        label = b"request|" + keccak(envelope.canonical_json({**fields, "body": keccak(body).hex()}))
-        summary = Summary("Reason for an access request", fhir_datetime(created_at), "AccessRequest")
-        return self.store.put(self._encrypt(provider.key, label, fields, payload, {patient, provider.address},
-                                            summary.to_bytes()))
 
     @staticmethod
     def _answer(send) -> None:
@@ -198,11 +165,3 @@ class RequestFlows:
                  else request for request in latest.values()]
         return found[::-1]
 
-
-def _clean_reason(text: str) -> str:
-    text = "\n".join(" ".join(line.split()) for line in (text or "").strip().splitlines()).strip()
-    if len(text) > MAX_REASON:
-        raise InvalidInput(f"the reason is longer than {MAX_REASON} characters")
-    if any(unicodedata.category(character)[0] == "C" and character != "\n" for character in text):
-        raise InvalidInput("the reason holds a control or invisible character")
-    return text

@@ -154,5 +154,5 @@ def test_a_reason_pointing_at_another_object_is_reported_not_shown(carechain, pe
     carechain.chain.transact(people.doctor, "requestAccess", patient.address, 1, False, WEEK, record.digest)
     asked = carechain.request_between(patient.address, people.doctor.address)
     assert isinstance(asked, AccessRequest) and asked.reason == record.digest
-    with pytest.raises(IntegrityError, match="not this provider's reason"):
+    with pytest.raises(IntegrityError, match="does not come from the provider who asked"):
         carechain.request_reason(patient, asked)

@@ -142,5 +142,5 @@ def test_a_reason_that_is_not_the_doctors_is_said_on_the_page_not_shown(me, peop
     record = carechain.add_record(me.account, me.address, pulse(me.account))
     carechain.chain.transact(people.doctor, "requestAccess", me.address, 1, False, 86400, record.digest)
     page = text(me.get("/patient/requests"))
-    assert "The reason could not be read: The request&#39;s reason is not this provider&#39;s reason" in page
+    assert "The reason could not be read: The request&#39;s reason does not come from the provider who asked" in page
     assert "Approve and give access" in page

@@ -11,12 +11,21 @@ from eth_account import Account
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app import create_app
 from app.carechain.keystore import Keystore
 from tests.e2e.helpers import text
+from tests.e2e.web.conftest import FAUCET
 from tests.e2e.web.test_form_fuzzing import FUZZ, answered, numbers, texts
 
 WORDS = re.compile(r'<ol class="words">(.*?)</ol>', re.S)
 NEW_PASSWORD = "a brand new password"
+
+
+@pytest.fixture(scope="module")
+def app(stack, people):
+    """An app of this module's own: a recovery counts against its network's new accounts, as a
+    sign-up does, so these tests spend their own allowance, not the other web tests'."""
+    return create_app({"TESTING": True, "CARECHAIN": stack[1], "FAUCET_KEY": FAUCET.key.hex()})
 
 
 @pytest.fixture
