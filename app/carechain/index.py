@@ -27,7 +27,7 @@ from app.carechain.locks import named_lock
 from app.carechain.model import Numbering
 
 CHUNK = 5_000  # blocks per eth_getLogs query
-INDEX_VERSION = "6"  # bump to rebuild every index when the schema or the rows' meaning changes
+INDEX_VERSION = "7"  # bump to rebuild every index when the schema or the rows' meaning changes
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
@@ -68,7 +68,8 @@ CREATE TABLE IF NOT EXISTS profiles (patient TEXT PRIMARY KEY, digest BLOB NOT N
 REGISTRATIONS = {"PatientRegistered": ("patient", "patient", None), "HospitalRegistered": ("hospital", "hospital", None),
                  "DoctorRegistered": ("doctor", "doctor", "hospital"), "DeviceAuthorized": ("device", "device", "patient")}
 # The argument naming who acted, for events whose actor is neither a reader, an author, a doctor nor the patient.
-ACTORS = {"RecoveryRequested": "requester", "RecoveryApproved": "guardian"}
+ACTORS = {"RecoveryRequested": "requester", "RecoveryApproved": "guardian", "EmergencyConfirmed": "confirmer",
+          "EmergencyShareReleased": "hospital"}
 
 
 class EventIndex:

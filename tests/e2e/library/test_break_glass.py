@@ -79,6 +79,9 @@ def test_the_patient_sees_every_step_at_once(carechain, people, summarised, cust
     assert [e.kind for e in trail if e.kind.startswith("emergency")] == kinds
     (declared,) = [e for e in trail if e.kind == "emergency declared"]
     assert declared.actor == people.outsider.address and declared.details["hospital"] == people.other_hospital.address
+    released = [e for e in trail if e.kind == "emergency share released"]
+    assert {e.actor for e in released} == {e.details["hospital"] for e in released} == {
+        people.hospital.address, people.other_hospital.address}  # who acted: the custodian, not the doctor
     # The banner's data: the break-glass events of the last RECENT seconds, reason readable.
     (recent,) = carechain.emergencies_of(summarised.address, since=carechain.now() - RECENT)
     assert recent.doctor == people.outsider.address and len(recent.released_by) == 2

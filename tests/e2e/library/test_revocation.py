@@ -35,7 +35,11 @@ def test_revoke_with_rotation_leaves_old_keys_opening_nothing_current(carechain,
 
     assert carechain.record(patient.address, old.digest).superseded_by == new.number
     assert not carechain.store.is_pinned(old.digest)
-    stored = blocks_on_node(services)
+    for _ in range(3):  # a node busier than GC_TIMEOUT collects the unpinned block at its next collection
+        stored = blocks_on_node(services)
+        if block_name(old.digest) not in stored:
+            break
+        carechain.store.collect_garbage()
     assert block_name(new.digest) in stored and block_name(old.digest) not in stored  # collected, not only unpinned
     assert [e.digest for e in carechain.all_records(patient.address)] == [new.digest]
     header, ciphertext = envelope.decode(carechain.store.get(new.digest))
