@@ -10,6 +10,7 @@ only bytes whose digest this does not reproduce are hashed again by the node (`a
 import hashlib
 import io
 import logging
+import threading
 import warnings
 
 import base58
@@ -24,6 +25,7 @@ SHA2_256_PREFIX = b"\x12\x20"  # multihash: sha2-256, 32 bytes
 # most 174 links each.
 CHUNK_SIZE = 262_144
 GC_TIMEOUT = 5  # seconds a rotation waits for the node's garbage collection
+GC_LIMIT = 900  # seconds one collection may take: a large store's mark and sweep is slow
 MAX_LINKS = 174
 log = logging.getLogger(__name__)
 # ipfshttpclient 0.7.0 passes urllib3 an argument that urllib3 2 deprecates; harmless, and not ours.
@@ -134,18 +136,13 @@ class IpfsStore:
         except IpfsError as error:
             raise ServiceUnavailable(f"the IPFS node at {self.api_multiaddr} cannot be reached ({error})") from None
 
-    def collect_garbage(self) -> bool:
+    def collect_garbage(self, wait: float = GC_TIMEOUT) -> bool:
         """Deletes every unpinned block from the node's store (after a rotation: the old
-        ciphertext is then really gone from this node). The node collects only when no other
-        request holds its store; if it has not finished within GC_TIMEOUT the caller goes on
-        (False), and the blocks, already unpinned, go with the node's next collection."""
-        try:
-            self._call(lambda: self._client.repo.gc(quiet=True, timeout=GC_TIMEOUT))
-        except Stalled:
-            log.warning("the IPFS node did not collect garbage within %s s; unpinned blocks go at its next "
-                        "collection", GC_TIMEOUT)
-            return False
-        return True
+        ciphertext is then really gone from this node). A collection marks every pinned object and
+        sweeps the rest, which takes a while on a large store, and runs only when no other request
+        holds the store, so it runs in the background (see `_Collector`): this call waits at most
+        `wait` seconds for it and says whether it finished by then."""
+        return _Collector.of(self).run(wait)
 
     def is_pinned(self, digest: bytes) -> bool:
         try:
@@ -200,6 +197,56 @@ class IpfsStore:
             ) from None
         except IpfsError as error:
             raise ServiceUnavailable(f"the IPFS node at {self.api_multiaddr} failed: {error}") from None
+
+
+class _Collector:
+    """One per node: garbage collections in a background thread, one at a time. A collection
+    asked for while one runs is run once more after it, as the running one may have marked blocks
+    unpinned since it began."""
+
+    _collectors: dict[str, "_Collector"] = {}
+    _guard = threading.Lock()
+
+    @classmethod
+    def of(cls, store: "IpfsStore") -> "_Collector":
+        with cls._guard:
+            return cls._collectors.setdefault(store.api_multiaddr, cls(store.api_multiaddr))
+
+    def __init__(self, api_multiaddr: str):
+        self._client = ipfshttpclient.Client(api_multiaddr, timeout=GC_LIMIT)
+        self._lock = threading.Lock()
+        self._asked = 0  # collections asked for
+        self._done = 0  # of those, how many a finished collection covers
+        self._running = False
+        self._finished = threading.Condition(self._lock)
+
+    def run(self, wait: float) -> bool:
+        with self._lock:
+            self._asked += 1
+            ticket = self._asked
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._collect, name="ipfs-gc", daemon=True).start()
+            if not self._finished.wait_for(lambda: self._done >= ticket, timeout=wait):
+                log.warning("the IPFS node's garbage collection did not finish within %s s; it goes on in the "
+                            "background", wait)
+                return False
+            return True
+
+    def _collect(self) -> None:
+        while True:
+            with self._lock:
+                covered = self._asked
+            try:
+                self._client.repo.gc(quiet=True)
+            except IpfsError as error:
+                log.warning("the IPFS node's garbage collection failed (%s); the next one frees the blocks", error)
+            with self._lock:
+                self._done = covered
+                self._finished.notify_all()
+                if self._asked == covered:
+                    self._running = False
+                    return
 
 
 class Stalled(ServiceUnavailable):
