@@ -1,10 +1,27 @@
 """Valid FHIR resources of the types a clinic exchanges daily, for the library's and the web's tests."""
 
+from eth_utils import keccak
+
+from app.carechain import crypto, envelope
 from app.carechain.records import Record, condition
+from app.carechain.summaries import Summary
 from tests.e2e.helpers import pulse
 
 TERMINOLOGY = "http://terminology.hl7.org/CodeSystem/"
 NARRATIVE = {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">Recovered well.</div>'}
+PSYCHIATRIC = "Depressive episode in 2019, treated; no current symptoms."
+
+
+def discharge_summary(patient: str) -> dict:
+    """A discharge summary (Composition) with a psychiatric history section: 8 disclosable elements."""
+    return {
+        "resourceType": "Composition", "status": "final", "subject": {"reference": f"Patient/{patient}"},
+        "date": "2026-10-05", "title": "Admission for pneumonia", "author": [{"reference": "Practitioner/dr-chen"}],
+        "type": {"coding": [{"system": "http://loinc.org", "code": "18842-5", "display": "Discharge summary"}]},
+        "section": [{"title": "Hospital course", "text": NARRATIVE},
+                    {"title": "Psychiatric history", "text": {
+                        "status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{PSYCHIATRIC}</div>'}}],
+    }
 
 
 def clinic_resources(patient: str) -> dict:
@@ -60,3 +77,18 @@ def lab_result(patient: str) -> Record:
                              "subject": {"reference": f"Patient/{patient}"}, "code": {"text": "Hemoglobin"},
                              "valueQuantity": {"value": 13.5, "unit": "g/dL"},
                              "category": [{"coding": [{"code": "laboratory"}]}]})
+
+
+def version_2_record(carechain, author, patient, record: Record) -> bytes:
+    """`record` by `author` as stored before redactable records (envelope version 2: no disclosure
+    block), for the author and the patient, indexed; its digest."""
+    body = envelope.body_of(record.resource_json, record.attachment)
+    signature = crypto.sign_record(carechain.domain, author.key, patient.address, author.address,
+                                   int(record.category), record.created_at, keccak(body))
+    payload, _ = envelope.pack_payload(signature, record.resource_json, record.attachment)
+    fields = dict(patient=patient.address, author=author.address, category=int(record.category),
+                  created_at=record.created_at)
+    digest = carechain.store.put(carechain._encrypt(author.key, b"version 2", fields, payload,
+                                                    {patient.address, author.address}, Summary.of(record).to_bytes()))
+    carechain.chain.transact(author, "addRecord", patient.address, digest, int(record.category))
+    return digest

@@ -9,22 +9,9 @@ import json
 from app.carechain.keystore import Keystore
 from app.carechain.records import Category
 from tests.e2e.browser.pages import PASSWORD, log_in, screenshot
-from tests.e2e.clinic_resources import NARRATIVE
+from tests.e2e.clinic_resources import PSYCHIATRIC, discharge_summary
 from tests.e2e.helpers import days_from_now
 
-PSYCHIATRIC = "Depressive episode in 2019, treated; no current symptoms."
-DIV = '<div xmlns="http://www.w3.org/1999/xhtml">%s</div>'
-
-
-def discharge_summary(patient: str) -> str:
-    return json.dumps({
-        "resourceType": "Composition", "status": "final", "subject": {"reference": f"Patient/{patient}"},
-        "date": "2026-10-05", "title": "Admission for pneumonia",
-        "type": {"coding": [{"system": "http://loinc.org", "code": "18842-5", "display": "Discharge summary"}]},
-        "author": [{"reference": "Practitioner/dr-chen"}],
-        "section": [{"title": "Hospital course", "text": NARRATIVE},
-                    {"title": "Psychiatric history", "text": {"status": "generated", "div": DIV % PSYCHIATRIC}}],
-    }, indent=2)
 
 
 def test_a_patient_shares_a_discharge_summary_without_its_psychiatric_history(open_browser, logins, carechain,
@@ -39,7 +26,7 @@ def test_a_patient_shares_a_discharge_summary_without_its_psychiatric_history(op
     author.wait_for_selector("h1:has-text('My patients')")
     author.goto(f"/doctor/patients/{patient.address}/records/new")
     author.click("summary:has-text('A FHIR resource')")
-    author.fill("#fhir-pasted", discharge_summary(patient.address))
+    author.fill("#fhir-pasted", json.dumps(discharge_summary(patient.address), indent=2))
     author.click("#fhir button:has-text('Store record')")
     author.wait_for_selector("text=stored, encrypted and signed")
 

@@ -18,28 +18,13 @@ from app.carechain.errors import AccessDenied, IntegrityError, InvalidInput
 from app.carechain.records import Category, Record, condition, document
 from app.carechain.redaction import Disclosure, RedactedCopy
 from app.carechain.summaries import Summary
-from tests.e2e.clinic_resources import NARRATIVE
+from tests.e2e.clinic_resources import NARRATIVE, PSYCHIATRIC, discharge_summary, version_2_record
 from tests.e2e.helpers import days_from_now, pulse
 
 DOMAIN = {"name": "CareChain", "version": "1", "chainId": 1337, "verifyingContract": "0x" + "ab" * 20}
 AUTHOR = Account.create()
 PATIENT = Account.create()
 SEED = bytes(range(32))
-PSYCHIATRIC = "Depressive episode in 2019, treated; no current symptoms."
-DIV = '<div xmlns="http://www.w3.org/1999/xhtml">%s</div>'
-
-
-def discharge_summary(patient: str) -> dict:
-    """A discharge summary (Composition) with a psychiatric history section: 8 disclosable elements."""
-    return {
-        "resourceType": "Composition", "status": "final", "subject": {"reference": f"Patient/{patient}"},
-        "date": "2026-10-05", "title": "Admission for pneumonia", "author": [{"reference": "Practitioner/dr-chen"}],
-        "type": {"coding": [{"system": "http://loinc.org", "code": "18842-5", "display": "Discharge summary"}]},
-        "section": [{"title": "Hospital course", "text": NARRATIVE},
-                    {"title": "Psychiatric history", "text": {"status": "generated", "div": DIV % PSYCHIATRIC}}],
-    }
-
-
 def signed_record(record: Record, author=AUTHOR, patient=PATIENT) -> redaction.Disclosable:
     """The record's disclosures under the author's signature, as a version 3 envelope seals them."""
     signed = redaction.Signed(patient.address, author.address, int(record.category), record.created_at,
@@ -356,21 +341,8 @@ def test_records_without_disclosures_cannot_be_redacted(carechain, people, patie
     vitals = carechain.add_record(patient, patient.address, pulse(patient))
     with pytest.raises(InvalidInput, match="vitals records cannot"):
         carechain.share_redacted(patient, vitals.digest, {"status"})
-    older = _version_2_record(carechain, patient, condition(patient.address, "Asthma"))
+    older = version_2_record(carechain, patient, patient, condition(patient.address, "Asthma"))
     assert carechain.read_record(patient, patient.address, older).disclosable is None
     with pytest.raises(InvalidInput, match="written before"):
         carechain.disclosable_elements(patient, older)
 
-
-def _version_2_record(carechain, patient, record: Record) -> bytes:
-    """A record as stored before redactable records (envelope version 2): no disclosure block."""
-    body = envelope.body_of(record.resource_json, record.attachment)
-    signature = crypto.sign_record(carechain.domain, patient.key, patient.address, patient.address,
-                                   int(record.category), record.created_at, keccak(body))
-    payload, _ = envelope.pack_payload(signature, record.resource_json, record.attachment)
-    fields = dict(patient=patient.address, author=patient.address, category=int(record.category),
-                  created_at=record.created_at)
-    digest = carechain.store.put(carechain._encrypt(patient.key, b"version 2", fields, payload, {patient.address},
-                                                    Summary.of(record).to_bytes()))
-    carechain.chain.transact(patient, "addRecord", patient.address, digest, int(record.category))
-    return digest

@@ -4,26 +4,15 @@ input refused without storing anything, the copy in the patient's list, and the 
 import html
 
 import pytest
-from eth_utils import keccak
 
-from app.carechain import crypto, envelope
 from app.carechain.records import Category, Record
-from app.carechain.summaries import Summary
-from tests.e2e.clinic_resources import NARRATIVE
+from tests.e2e import clinic_resources
+from tests.e2e.clinic_resources import PSYCHIATRIC, version_2_record
 from tests.e2e.helpers import days_from_now, pulse, text
-
-PSYCHIATRIC = "Depressive episode in 2019, treated."
-DIV = '<div xmlns="http://www.w3.org/1999/xhtml">%s</div>'
 
 
 def discharge_summary(patient: str) -> Record:
-    return Record.from_fhir({
-        "resourceType": "Composition", "status": "final", "subject": {"reference": f"Patient/{patient}"},
-        "date": "2026-10-05", "title": "Admission for pneumonia",
-        "type": {"coding": [{"system": "http://loinc.org", "code": "18842-5", "display": "Discharge summary"}]},
-        "author": [{"reference": "Practitioner/dr-chen"}],
-        "section": [{"title": "Hospital course", "text": NARRATIVE},
-                    {"title": "Psychiatric history", "text": {"status": "generated", "div": DIV % PSYCHIATRIC}}]})
+    return Record.from_fhir(clinic_resources.discharge_summary(patient))
 
 
 @pytest.fixture
@@ -118,7 +107,7 @@ def test_nobody_reading_shared_copies_is_told_where_to_give_that_access(me, care
 
 
 def test_records_that_cannot_be_redacted_say_so_or_offer_nothing(me, carechain, people, patient, summary_by_doctor):
-    older = _doctors_version_2_record(carechain, people.doctor, patient)
+    older = version_2_record(carechain, people.doctor, patient, discharge_summary(patient.address))
     page = text(me.get(f"/patient/records/{older.hex()}"))
     assert "Written before records could be shared with parts removed" in page and "/share" not in page
     vitals = carechain.add_record(people.doctor, patient.address, pulse(patient))
@@ -128,17 +117,3 @@ def test_records_that_cannot_be_redacted_say_so_or_offer_nothing(me, carechain, 
         assert "Share with parts removed" not in page and "Written before" not in page
     assert "vitals records cannot be shared" in text(me.get(share_url(vitals))).lower()
 
-
-def _doctors_version_2_record(carechain, doctor, patient) -> bytes:
-    """The doctor's record as stored before redactable records (envelope version 2)."""
-    record = discharge_summary(patient.address)
-    body = envelope.body_of(record.resource_json, record.attachment)
-    signature = crypto.sign_record(carechain.domain, doctor.key, patient.address, doctor.address,
-                                   int(record.category), record.created_at, keccak(body))
-    payload, _ = envelope.pack_payload(signature, record.resource_json, record.attachment)
-    fields = dict(patient=patient.address, author=doctor.address, category=int(record.category),
-                  created_at=record.created_at)
-    digest = carechain.store.put(carechain._encrypt(doctor.key, b"version 2", fields, payload,
-                                                    {patient.address, doctor.address}, Summary.of(record).to_bytes()))
-    carechain.chain.transact(doctor, "addRecord", patient.address, digest, int(record.category))
-    return digest
