@@ -74,7 +74,7 @@ class ImportFlows:
         known = self.participant(patient).record_count
         aliases = _patient_aliases(bundle)
         fallback_time = _bundle_time(bundle)
-        report = ImportReport()
+        report, stored_by = ImportReport(), {}  # the entry that stored each new record number
         for index, entry in enumerate(bundle.get("entry", [])):
             resource = entry.get("resource") if isinstance(entry, dict) else None
             kind = resource.get("resourceType", "?") if isinstance(resource, dict) else "?"
@@ -88,7 +88,10 @@ class ImportFlows:
                 continue
             if stored.number <= known:
                 report.skipped.append(Skipped(index, kind, f"already stored, as record #{stored.origin}"))
+            elif stored.number in stored_by:
+                report.skipped.append(Skipped(index, kind, f"the same as entry {stored_by[stored.number] + 1}"))
             else:
+                stored_by[stored.number] = index
                 report.imported.append(Imported(index, kind, record.title, stored.origin, record.category.label))
         return report
 

@@ -94,17 +94,19 @@ def test_invalid_and_foreign_entries_are_skipped_with_reasons_and_block_nothing(
         {"fullUrl": "urn:uuid:no-resource"},
         {"resource": {"resourceType": "Condition", "subject": {"reference": "Patient/someone-else"},
                       "code": {"text": "Gout"}, "recordedDate": "2025-01-01"}},
+        bundle["entry"][3],
     ]
 
     report = carechain.import_bundle(patient, patient.address, encoded(bundle))
 
     assert imported(report) == EXPECTED
     reasons = dict((index, reason) for index, _, reason in skipped(report))
-    assert sorted(reasons) == [0, 6, 7, 8, 9]
+    assert sorted(reasons) == [0, 6, 7, 8, 9, 10]
     assert "status 'done' is not one of" in reasons[6]
     assert "'Practitioner' is not supported" in reasons[7]
     assert reasons[8] == "the entry holds no resource"
     assert "another patient" in reasons[9]
+    assert reasons[10] == "the same as entry 4"
 
 
 def test_a_doctor_imports_only_into_the_categories_it_may_write(carechain, people, patient):
