@@ -64,7 +64,7 @@ def test_a_document_stores_its_composition_and_the_entries_it_references(carecha
     report = carechain.import_bundle(patient, patient.address, encoded(bundle))
 
     assert imported(report)[0] == (0, "Composition", "Documents")
-    assert report.imported[0].title == "Admission for asthma"
+    assert report.imported[0].title == "Discharge summary: Admission for asthma"
     assert imported(report)[1:] == [(index + 1, kind, category) for index, kind, category in EXPECTED]
 
 
