@@ -176,6 +176,11 @@ class FhirForm(RecordForm):
         return record
 
 
+class BundleImportForm(FlaskForm):
+    bundle = FileField("FHIR R4 Bundle: a JSON file (collection, transaction, batch, document or searchset)",
+                       validators=[FileRequired("Choose a Bundle file.")])
+
+
 class DocumentForm(RecordForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     category = SelectField("Category", choices=CATEGORY_CHOICES, default=str(int(Category.DOCUMENTS)))

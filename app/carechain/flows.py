@@ -11,6 +11,7 @@ from app.carechain.alerts import AlertFlows, AlertRegister
 from app.carechain.audit import AuditFlows
 from app.carechain.break_glass import EmergencyFlows
 from app.carechain.chain import Chain
+from app.carechain.bundle_import import ImportFlows
 from app.carechain.devices import DeviceFlows, DeviceStates
 from app.carechain.endorsements import EndorsementFlows
 from app.carechain.grants import GrantFlows
@@ -36,7 +37,7 @@ from app.carechain.vitals_history import VitalsHistoryFlows
 
 class CareChain(RegistryFlows, StorageFlows, VersionFlows, ReadingFlows, GrantFlows, RotationFlows, AuditFlows,
                 DeviceFlows, IngestFlows, AlertFlows, VitalsHistoryFlows, SummaryFlows, ProfileFlows, RequestFlows,
-                RedactionFlows, EndorsementFlows, RecoveryFlows, EmergencyFlows, NoteFlows):
+                RedactionFlows, EndorsementFlows, RecoveryFlows, EmergencyFlows, NoteFlows, ImportFlows):
     """Every flow of the product as one call on one object; each concern lives in its own module."""
 
     def __init__(self, chain: Chain, store: IpfsStore, index: EventIndex, journal: RotationJournal,

@@ -92,3 +92,37 @@ def version_2_record(carechain, author, patient, record: Record) -> bytes:
                                                     {patient.address, author.address}, Summary.of(record).to_bytes()))
     carechain.chain.transact(author, "addRecord", patient.address, digest, int(record.category))
     return digest
+
+
+EHR_PATIENT = "urn:uuid:6f1c1b6e-0000-4000-8000-000000000001"
+
+
+def exported_bundle(bundle_type: str = "collection", patient_reference: str = EHR_PATIENT) -> dict:
+    """A Bundle as another EHR exports it: its own Patient entry (id "ehr-42", fullUrl EHR_PATIENT)
+    and five resources naming the patient by `patient_reference`: a pulse (Vitals), a hemoglobin
+    (Labs), a diagnosis and an allergy (Conditions), a prescription (Medications)."""
+    about = {"reference": patient_reference}
+    resources = [
+        {"resourceType": "Patient", "id": "ehr-42", "name": [{"family": "Lovelace", "given": ["Ada"]}]},
+        {"resourceType": "Observation", "status": "final", "subject": about, "effectiveDateTime": "2026-03-01T08:00:00Z",
+         "category": [{"coding": [{"system": TERMINOLOGY + "observation-category", "code": "vital-signs"}]}],
+         "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4", "display": "Heart rate"}]},
+         "valueQuantity": {"value": 72, "unit": "beats/minute", "system": "http://unitsofmeasure.org",
+                           "code": "/min"}},
+        {"resourceType": "Observation", "status": "final", "subject": about, "effectiveDateTime": "2026-03-02",
+         "category": [{"coding": [{"system": TERMINOLOGY + "observation-category", "code": "laboratory"}]}],
+         "code": {"text": "Hemoglobin"}, "valueQuantity": {"value": 13.5, "unit": "g/dL"}},
+        {"resourceType": "Condition", "subject": about, "recordedDate": "2025-06-15", "code": {"text": "Asthma"},
+         "clinicalStatus": {"coding": [{"system": TERMINOLOGY + "condition-clinical", "code": "active"}]}},
+        {"resourceType": "AllergyIntolerance", "patient": about, "recordedDate": "2024-01-10",
+         "code": {"text": "Penicillin"}, "criticality": "high"},
+        {"resourceType": "MedicationRequest", "status": "active", "intent": "order", "subject": about,
+         "authoredOn": "2026-03-02", "medicationCodeableConcept": {"text": "Salbutamol inhaler"},
+         "dosageInstruction": [{"text": "2 puffs as needed"}]},
+    ]
+    entries = [{"fullUrl": EHR_PATIENT if index == 0 else f"urn:uuid:6f1c1b6e-0000-4000-8000-{index:012d}",
+                "resource": resource} for index, resource in enumerate(resources)]
+    if bundle_type in ("transaction", "batch"):
+        for entry in entries:
+            entry["request"] = {"method": "POST", "url": entry["resource"]["resourceType"]}
+    return {"resourceType": "Bundle", "type": bundle_type, "timestamp": "2026-03-03T12:00:00Z", "entry": entries}
