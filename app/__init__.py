@@ -47,8 +47,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     views.init_app(app)
 
-    from app import (access_requests, admin, alerts, auth, devices, doctor, emergency, endorsements, hospital, ingest,
-                     patient, profile, record_history, recovery, sharing, vitals)
+    from app import (access_requests, admin, alerts, auth, devices, doctor, emergency, endorsements, fhir_api, hospital,
+                     ingest, patient, profile, record_history, recovery, sharing, vitals)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(patient.bp)
@@ -66,6 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(endorsements.bp)
     app.register_blueprint(recovery.bp)
+    fhir_api.init_app(app)
 
     @app.get("/")
     def index():

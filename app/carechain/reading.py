@@ -38,7 +38,7 @@ class ReadingFlows:
         opened = [self._open(reader, patient, entry) for entry in self._readable_entries(patient, digests,
                                                                                           reader.address)]
         if log and reader.address != patient and opened:
-            self._log_reads(reader, patient, [record.entry.digest for record in opened])
+            self.log_reads(reader, patient, [record.entry.digest for record in opened])
         return opened
 
     def _open(self, reader: LocalAccount, patient: str, entry: RecordEntry) -> OpenedRecord:
@@ -90,7 +90,7 @@ class ReadingFlows:
             entries.append(RecordEntry.of(patient, digest, numbers.get(bytes(digest), Numbering(0, 0)), stored))
         return entries
 
-    def _log_reads(self, reader: LocalAccount, patient: str, digests: list[bytes]) -> None:
+    def log_reads(self, reader: LocalAccount, patient: str, digests: list[bytes]) -> None:
         """Logs the reads on chain before the records are shown: no read without its trail."""
         try:
             if len(digests) == 1:
