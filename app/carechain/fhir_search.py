@@ -24,6 +24,8 @@ DEFAULT_COUNT, MAX_COUNT = 20, 100
 # FHIR category codes with a CareChain category of their own (Observation's vital-signs, laboratory).
 CATEGORY_CODES = {"vital-signs": Category.VITALS, "laboratory": Category.LABS}
 DATE_PREFIXES = ("eq", "ge", "gt", "le", "lt")
+# The operators older clients send instead (fhirclient's $gte, $lte, $gt, $lt), longest first.
+DATE_OPERATORS = {">=": "ge", "<=": "le", ">": "gt", "<": "lt"}
 RESOURCE_ID = re.compile(r"(0x[0-9a-fA-F]{40})-([1-9][0-9]{0,15})")
 # Where a resource names what it is, for `code`.
 CODE_ELEMENTS = ("code", "medicationCodeableConcept", "vaccineCode", "type")
@@ -54,7 +56,11 @@ class DateBound:
 
     @classmethod
     def parse(cls, text: str) -> "DateBound":
-        prefix, value = (text[:2], text[2:]) if text[:2] in DATE_PREFIXES else ("eq", text)
+        operator = next((operator for operator in DATE_OPERATORS if text.startswith(operator)), None)
+        if operator:
+            prefix, value = DATE_OPERATORS[operator], text[len(operator):]
+        else:
+            prefix, value = (text[:2], text[2:]) if text[:2] in DATE_PREFIXES else ("eq", text)
         try:
             start = moment_of(value)
         except ValueError:
