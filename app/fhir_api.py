@@ -176,7 +176,7 @@ def patient(patient):
             raise AccessDenied(carechain.access_problem(address, g.token.account.address, Category.VITALS)
                                or "this patient has not granted you access, or has revoked it")
         raise ApiError(404, "not-found", "this patient has not shared a profile with you")
-    return _fhir(profile.resource)
+    return _fhir(profile.resource())
 
 
 @bp.get("/<resource_type>/<resource_id>")

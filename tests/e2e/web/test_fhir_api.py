@@ -7,6 +7,7 @@ import re
 from datetime import datetime, timezone
 
 import pytest
+from eth_account import Account
 from fhirclient import client
 from fhirclient.models.capabilitystatement import CapabilityStatement
 from fhirclient.models.condition import Condition
@@ -31,8 +32,9 @@ def second(day: str) -> int:
     return int(datetime.fromisoformat(f"{day}T09:00:00+00:00").astimezone(timezone.utc).timestamp())
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", autouse=True)
 def app(stack, people):
+    """The app, served over HTTP for fhirclient on PORT for this module's tests."""
     app = create_app({"TESTING": True, "CARECHAIN": stack[1]})
     server = serve(app, "127.0.0.1", PORT)
     yield app
@@ -55,10 +57,12 @@ def ehr(token: str | None) -> client.FHIRClient:
 
 
 @pytest.fixture(scope="module")
-def chart(app, people, carechain, new_patient):
+def chart(app, people, carechain):
     """A patient with four vital signs (Jan-Mar 2026), a diagnosis and a prescription, who granted
     Dr. Chen read access to vitals and conditions (not medications) for 3 days, and shared a profile."""
-    patient = new_patient()
+    patient = Account.create()
+    carechain.fund(people.admin, patient.address, 1)
+    carechain.register_patient(patient)
     for kind, value, day in (("pulse", 61, "2026-01-10"), ("pulse", 62, "2026-02-10"), ("temperature", 37.2, "2026-02-15"),
                              ("pulse", 63, "2026-03-10")):
         carechain.add_record(patient, patient.address, vital_sign(patient.address, kind, value, second(day)))
@@ -183,8 +187,8 @@ def test_no_expired_or_unknown_token_gets_401_with_www_authenticate(app, people,
 @pytest.mark.parametrize("query, problem", [
     ("date=someday", "is not a FHIR date"),
     ("_count=lots", "_count must be one whole number"),
-    ("category=imaging", "unknown category"),
-    ("colour=red", "unknown search parameter"),
+    ("category=imaging", "Unknown category"),
+    ("colour=red", "Unknown search parameter"),
 ])
 def test_a_malformed_parameter_gets_400(doctor, chart, query, problem):
     response = doctor.server.session.get(f"{BASE}/Observation?patient={chart.address}&{query}")
