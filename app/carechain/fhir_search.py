@@ -129,21 +129,21 @@ class Search:
                    for system, code in self.codes for coding in codings)
 
 
-def search(carechain, reader: LocalAccount, search: Search) -> tuple[int, list[OpenedRecord]]:
+def search(carechain, reader: LocalAccount, query: Search) -> tuple[int, list[OpenedRecord]]:
     """How many of the patient's records `reader` may read match, and the page asked, opened and
     verified; the page's reads are logged on chain in one transaction before it is returned. No
     grant: AccessDenied with the reason. A search by code opens the other candidates too (to read
     their codes) without returning them, so only the page returned is logged as read."""
-    listing = carechain.list_records(reader, search.patient, log=False)
-    rows = search.candidates(listing.records)
-    if not search.codes:
-        page = rows[search.offset:search.offset + search.count]
-        return len(rows), carechain.read_records(reader, search.patient, [row.entry.digest for row in page])
-    opened = carechain.read_records(reader, search.patient, [row.entry.digest for row in rows], log=False)
-    matching = [record for record in opened if search.matches_code(record.record.resource)]
-    page = matching[search.offset:search.offset + search.count]
-    if page and reader.address != search.patient:
-        carechain.log_reads(reader, search.patient, [record.entry.digest for record in page])
+    listing = carechain.list_records(reader, query.patient, log=False)
+    rows = query.candidates(listing.records)
+    if not query.codes:
+        page = rows[query.offset:query.offset + query.count]
+        return len(rows), carechain.read_records(reader, query.patient, [row.entry.digest for row in page])
+    opened = carechain.read_records(reader, query.patient, [row.entry.digest for row in rows], log=False)
+    matching = [record for record in opened if query.matches_code(record.record.resource)]
+    page = matching[query.offset:query.offset + query.count]
+    if page and reader.address != query.patient:
+        carechain.log_reads(reader, query.patient, [record.entry.digest for record in page])
     return len(matching), page
 
 
