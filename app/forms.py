@@ -369,3 +369,12 @@ class ProfileForm(FlaskForm):
         if current is None or self.remove_photo.data:
             return b"", ""
         return current.photo, current.photo_type
+
+
+class ApiTokenForm(FlaskForm):
+    """An access token for the FHIR API (see fhir_api.py): what it may read, and for how long."""
+    scope = StringField("Scope", default="user/*.read", validators=[DataRequired(), Length(max=400)],
+                        description="SMART scopes, read only: user/*.read, or e.g. "
+                                    "\"user/Patient.read user/Observation.read\".")
+    hours = SelectField("Valid for", default="1", choices=choices([("1", "1 hour"), ("4", "4 hours"),
+                                                                   ("8", "8 hours")]))

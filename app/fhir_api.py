@@ -1,0 +1,269 @@
+"""The FHIR R4 REST API (read and search, JSON) under /fhir/r4/, for EHRs and other FHIR clients,
+and the page where a doctor or hospital creates the API's access tokens.
+
+A caller reads exactly what its provider reads in the web app: each record's access is checked on
+chain, the record verified, and its read logged on chain, signed with the provider's own key. A
+token (SMART on FHIR style: `user/<Type>.read` scopes, at most 8 hours) is therefore bound to the
+provider's unlocked key, which the server keeps in memory for the token's lifetime only, like the
+keyring of logged-in users: a restart ends every token. Patients are not API callers (yet).
+Every error is an OperationOutcome.
+"""
+
+import hashlib
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from eth_account.signers.local import LocalAccount
+from flask import Blueprint, Flask, current_app, g, jsonify, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from app import backend, csrf
+from app.accounts import roles_required
+from app.carechain import fhir_search
+from app.carechain.errors import AccessDenied, CareChainError, IntegrityError, InvalidInput, ServiceUnavailable
+from app.carechain.keystore import Busy
+from app.carechain.records import Category
+from app.forms import ApiTokenForm
+from app.views import sentence
+
+bp = Blueprint("fhir", __name__, url_prefix="/fhir/r4")
+tokens_bp = Blueprint("fhir_tokens", __name__, url_prefix="/fhir/tokens")
+csrf.exempt(bp)
+
+FHIR_JSON = "application/fhir+json"
+MAX_TOKEN_HOURS = 8
+READABLE_TYPES = ("Patient", *fhir_search.RECORD_TYPES)
+SCOPE = re.compile(r"user/(\*|[A-Za-z]+)\.read")
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    account: LocalAccount
+    types: frozenset  # resource types it may read
+    expires_at: float  # unix seconds
+
+
+class ApiTokens:
+    """Issued tokens, by their SHA-256 (the token itself is shown once and kept nowhere), in this
+    process's memory only; expired ones are forgotten."""
+
+    def __init__(self):
+        self._tokens: dict[bytes, ApiToken] = {}
+        self._lock = threading.Lock()
+
+    def issue(self, account: LocalAccount, types: frozenset, seconds: int) -> tuple[str, ApiToken]:
+        token = secrets.token_urlsafe(32)
+        issued = ApiToken(account, types, time.time() + seconds)
+        with self._lock:
+            self._forget_expired()
+            self._tokens[_hash(token)] = issued
+        return token, issued
+
+    def get(self, token: str) -> ApiToken | None:
+        with self._lock:
+            self._forget_expired()
+            return self._tokens.get(_hash(token))
+
+    def _forget_expired(self) -> None:
+        now = time.time()
+        for key in [key for key, token in self._tokens.items() if token.expires_at <= now]:
+            del self._tokens[key]
+
+
+def _hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def api_tokens() -> ApiTokens:
+    return current_app.extensions["fhir_tokens"]
+
+
+def scope_types(scope: str) -> frozenset:
+    """The resource types SMART scopes allow reading; InvalidInput for anything else."""
+    types = set()
+    for part in scope.split():
+        match = SCOPE.fullmatch(part)
+        if not match or match.group(1) not in ("*", *READABLE_TYPES):
+            raise InvalidInput(f"{part!r} is not a read scope: use user/*.read or user/<Type>.read with a type of "
+                               f"{', '.join(READABLE_TYPES)}")
+        types |= set(READABLE_TYPES) if match.group(1) == "*" else {match.group(1)}
+    if not types:
+        raise InvalidInput("name at least one scope")
+    return frozenset(types)
+
+
+# The token page: a logged-in doctor or hospital only.
+
+@tokens_bp.before_request
+@roles_required("doctor", "hospital")
+def require_provider():
+    """Tokens read as a provider does."""
+
+
+@tokens_bp.get("/")
+def tokens():
+    return render_template("fhir/tokens.html", form=ApiTokenForm(formdata=None))
+
+
+@tokens_bp.post("/")
+def create():
+    form = ApiTokenForm()
+    if form.validate_on_submit():
+        try:
+            types = scope_types(form.scope.data)
+        except InvalidInput as error:
+            form.scope.errors.append(sentence(error))
+        else:
+            token, issued = api_tokens().issue(g.user.account, types, int(form.hours.data) * 3600)
+            return render_template("fhir/tokens.html", form=ApiTokenForm(formdata=None), token=token,
+                                   scope=" ".join(form.scope.data.split()), expires_at=int(issued.expires_at))
+    return render_template("fhir/tokens.html", form=form), 400
+
+
+# The API.
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+@bp.before_request
+def authenticate():
+    """Every request but the CapabilityStatement carries a live token."""
+    if request.endpoint == "fhir.metadata":
+        return
+    header = request.headers.get("Authorization", "")
+    token = api_tokens().get(header[7:].strip()) if header.startswith("Bearer ") else None
+    if token is None:
+        raise ApiError(401, "login", "a valid access token is required (Authorization: Bearer <token>); create one "
+                                     "at /fhir/tokens/ - it ends when it expires or the server restarts")
+    g.token = token
+
+
+@bp.get("/metadata")
+def metadata():
+    base = url_for("fhir.metadata", _external=True).removesuffix("/metadata")
+    search = [{"name": "patient", "type": "reference"}, {"name": "category", "type": "token"},
+              {"name": "code", "type": "token"}, {"name": "date", "type": "date"},
+              {"name": "_count", "type": "number"}, {"name": "_offset", "type": "number"}]
+    resources = [{"type": "Patient", "interaction": [{"code": "read"}]}] + [
+        {"type": kind, "interaction": [{"code": "read"}, {"code": "search-type"}], "searchParam": search}
+        for kind in fhir_search.RECORD_TYPES]
+    return _fhir({
+        "resourceType": "CapabilityStatement", "status": "active", "date": time.strftime("%Y-%m-%d"),
+        "kind": "instance", "fhirVersion": "4.0.1", "format": ["json"],
+        "software": {"name": "CareChain"}, "implementation": {"description": "CareChain FHIR API", "url": base},
+        "rest": [{"mode": "server", "resource": resources, "security": {
+            "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                     "code": "SMART-on-FHIR"}]}],
+            "description": "Bearer tokens created by a logged-in doctor or hospital at /fhir/tokens/"}}]})
+
+
+@bp.get("/Patient/<patient>")
+def patient(patient):
+    _allow("Patient")
+    carechain = backend.get_carechain()
+    address = fhir_search.patient_of(patient)
+    profile = carechain.profile_seen_by(g.token.account, address)
+    if profile is None:
+        readable, _ = carechain.access_scope(address, g.token.account.address)
+        if not readable:
+            raise AccessDenied(carechain.access_problem(address, g.token.account.address, Category.VITALS)
+                               or "this patient has not granted you access, or has revoked it")
+        raise ApiError(404, "not-found", "this patient has not shared a profile with you")
+    return _fhir(profile.resource())
+
+
+@bp.get("/<resource_type>/<resource_id>")
+def read(resource_type, resource_id):
+    _allow(resource_type)
+    opened = fhir_search.find_record(backend.get_carechain(), g.token.account, resource_type, resource_id)
+    if opened is None:
+        raise ApiError(404, "not-found", f"no current {resource_type} {resource_id}")
+    return _fhir(fhir_search.as_resource(opened))
+
+
+@bp.get("/<resource_type>")
+def search(resource_type):
+    _allow(resource_type)
+    if resource_type == "Patient":
+        raise ApiError(400, "not-supported", "patients are read by id (Patient/<address>), not searched")
+    query = fhir_search.Search.parse(resource_type, list(request.args.items(multi=True)))
+    total, page = fhir_search.search(backend.get_carechain(), g.token.account, query)
+    base = url_for("fhir.metadata", _external=True).removesuffix("/metadata")
+    links = [{"relation": "self", "url": _page_url(resource_type, query, query.offset)}]
+    if query.offset + query.count < total:
+        links.append({"relation": "next", "url": _page_url(resource_type, query, query.offset + query.count)})
+    if query.offset > 0:
+        links.append({"relation": "previous",
+                      "url": _page_url(resource_type, query, max(0, query.offset - query.count))})
+    return _fhir({"resourceType": "Bundle", "type": "searchset", "total": total, "link": links, "entry": [
+        {"fullUrl": f"{base}/{resource_type}/{fhir_search.resource_id(record.entry)}",
+         "resource": fhir_search.as_resource(record), "search": {"mode": "match"}} for record in page]})
+
+
+@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def other(rest):
+    if request.method != "GET":
+        raise ApiError(405, "not-supported", "this API reads and searches only")
+    raise ApiError(404, "not-found", f"no such FHIR endpoint: {rest}")
+
+
+def _allow(resource_type: str) -> None:
+    if resource_type not in READABLE_TYPES:
+        raise ApiError(404, "not-supported", f"unknown resource type {resource_type!r}: this server holds "
+                                             f"{', '.join(READABLE_TYPES)}")
+    if resource_type not in g.token.types:
+        raise ApiError(403, "forbidden", f"the token's scope does not cover reading {resource_type}")
+
+
+def _page_url(resource_type: str, query: fhir_search.Search, offset: int) -> str:
+    parameters = list(query.asked) + ([("_offset", str(offset))] if offset else [])
+    return url_for("fhir.search", resource_type=resource_type, _external=True) + "?" + urlencode(parameters)
+
+
+def _fhir(resource: dict, status: int = 200, headers: dict | None = None):
+    response = jsonify(resource)
+    response.status_code = status
+    response.content_type = FHIR_JSON
+    response.headers.update(headers or {})
+    return response
+
+
+def _outcome(status: int, code: str, message: str, headers: dict | None = None):
+    return _fhir({"resourceType": "OperationOutcome", "issue": [
+        {"severity": "error" if status < 500 else "fatal", "code": code, "diagnostics": sentence(message)}]},
+        status, headers)
+
+
+@bp.errorhandler(Exception)
+def error(error):
+    """Every failure as an OperationOutcome with its status, never a traceback."""
+    if isinstance(error, ApiError):
+        headers = {"WWW-Authenticate": 'Bearer realm="CareChain FHIR API"'} if error.status == 401 else None
+        return _outcome(error.status, error.code, str(error), headers)
+    if isinstance(error, AccessDenied):
+        return _outcome(403, "forbidden", str(error))
+    if isinstance(error, InvalidInput):
+        return _outcome(400, "invalid", str(error))
+    if isinstance(error, IntegrityError):
+        return _outcome(502, "processing", f"{error}; the record was not returned because it cannot be trusted")
+    if isinstance(error, (ServiceUnavailable, Busy)):
+        return _outcome(503, "transient", f"{error}; try again in a minute", {"Retry-After": "5"})
+    if isinstance(error, CareChainError):  # e.g. the read log's transaction failed
+        return _outcome(400, "processing", str(error))
+    if isinstance(error, HTTPException):
+        return _outcome(error.code, "processing", error.description)
+    current_app.logger.exception("unexpected error in the FHIR API")
+    return _outcome(500, "exception", "the server could not finish this request")
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["fhir_tokens"] = ApiTokens()
+    app.register_blueprint(bp)
+    app.register_blueprint(tokens_bp)
