@@ -12,7 +12,6 @@ from wtforms.validators import DataRequired, Length
 from app import backend
 from app.accounts import display_name, roles_required
 from app.carechain.break_glass import RECENT
-from app.carechain.caches import ReaderCache
 from app.carechain.emergency import BLOOD_TYPES, EmergencySummary, summary_of
 from app.carechain.errors import AccessDenied, CareChainError, IntegrityError, InvalidInput, TransactionFailed
 from app.carechain.model import checksum
@@ -21,7 +20,6 @@ from app.views import sentence
 
 bp = Blueprint("emergency", __name__)
 SECTIONS = ("allergies", "medications", "problems", "implants")
-REASONS = ReaderCache(2_000)  # reasons this process opened, per (reader, digest): a digest never changes
 
 
 class SummaryForm(FlaskForm):
@@ -280,13 +278,8 @@ def emergency_banners() -> list:
 
 
 def _reason(declared) -> str:
-    """The reason in words for the patient or the declaring doctor (cached), or why not."""
-    reader = g.user.account
-    cached = REASONS.get(reader.address, declared.reason)
-    if cached is None:
-        try:
-            cached = backend.get_carechain().emergency_reason(reader, declared)
-        except (AccessDenied, IntegrityError) as error:
-            return f"(the reason could not be read: {error})"
-        REASONS.put(reader.address, declared.reason, cached)
-    return cached
+    """The reason in words for the patient or the declaring doctor (opened once, see notes.py), or why not."""
+    try:
+        return backend.get_carechain().emergency_reason(g.user.account, declared)
+    except (AccessDenied, IntegrityError) as error:
+        return f"(the reason could not be read: {error})"

@@ -4,7 +4,9 @@ chain: it is sealed like a record (envelope.py), in a category of its kind that 
 signed by its author (EIP-712, as records are), its key wrapped for the patient and the author
 only; the act's event carries only the envelope's digest. Opening one checks that the envelope
 names this patient, this author and this kind, so an event pointing at anything else (a record of
-the patient, another author's note) is reported, never shown.
+the patient, another author's note) is reported, never shown. A note opened is kept in this
+process's memory for its reader (caches.py): pages that show it again (the patient's break-glass
+banner on every page, the requests lists) fetch it once.
 """
 
 import json
@@ -15,11 +17,13 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from app.carechain import crypto, envelope
+from app.carechain.caches import ReaderCache
 from app.carechain.errors import AccessDenied, IntegrityError, InvalidInput
 from app.carechain.records import fhir_datetime
 from app.carechain.summaries import Summary
 
 MAX_NOTE = 1000  # characters
+OPENED = ReaderCache(2_000)  # notes opened, per reader and (digest, patient, author, kind): all immutable
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,11 @@ class NoteFlows:
     def _open_note(self, kind: NoteKind, reader: LocalAccount, digest: bytes, patient: str, author: str) -> str:
         """The text of the note `digest`, opened by the patient or the author (AccessDenied for
         anyone else; IntegrityError if it is not this author's note of this kind for this patient)."""
+        # Keyed by what the check below confirmed too: another act pointing at this note is checked afresh.
+        key = digest + bytes.fromhex(patient[2:]) + bytes.fromhex(author[2:]) + bytes([kind.category])
+        cached = OPENED.get(reader.address, key)
+        if cached is not None:
+            return cached
         header, ciphertext = envelope.decode(self.store.get(digest))
         if (header.patient, header.author, header.category) != (patient, author, kind.category):
             raise IntegrityError(f"{kind.what} does not come from {kind.author} for this patient")
@@ -64,6 +73,7 @@ class NoteFlows:
                 raise ValueError
         except (ValueError, KeyError, TypeError):
             raise IntegrityError(f"{kind.what} is damaged") from None
+        OPENED.put(reader.address, key, content["text"])
         return content["text"]
 
 

@@ -156,3 +156,13 @@ def test_a_reason_pointing_at_another_object_is_reported_not_shown(carechain, pe
     assert isinstance(asked, AccessRequest) and asked.reason == record.digest
     with pytest.raises(IntegrityError, match="does not come from the provider who asked"):
         carechain.request_reason(patient, asked)
+
+
+def test_another_providers_reason_already_opened_is_still_refused(carechain, people, patient):
+    """The patient opened Dr. Chen's reason (kept in memory); Dr. Okafor points his request at it."""
+    asked = ask(carechain, people.doctor, patient)
+    assert carechain.request_reason(patient, asked) == REASON
+    carechain.chain.transact(people.colleague, "requestAccess", patient.address, 1, False, WEEK, asked.reason)
+    borrowed = carechain.request_between(patient.address, people.colleague.address)
+    with pytest.raises(IntegrityError, match="does not come from the provider who asked"):
+        carechain.request_reason(patient, borrowed)
