@@ -8,7 +8,7 @@ from app import backend
 from app.accounts import roles_required
 from app.carechain.bundle_import import MAX_BUNDLE_SIZE
 from app.carechain.errors import InvalidInput, TransactionFailed
-from app.doctor import _patient, _write_scope
+from app.doctor import patient_address, write_scope
 from app.forms import BundleImportForm
 from app.views import sentence
 
@@ -25,8 +25,8 @@ def patient_import():
 @bp.route("/doctor/patients/<patient>/records/import", methods=["GET", "POST"])
 @roles_required("doctor", "hospital")
 def doctor_import(patient):
-    patient = _patient(patient)
-    writable = _write_scope(patient)  # a doctor who may add nothing gets the reason on a 403 page
+    patient = patient_address(patient)
+    writable = write_scope(patient)  # a doctor who may add nothing gets the reason on a 403 page
     back = url_for("doctor.patient", patient=patient)
     return _import(patient, back, writable=sorted(writable))
 

@@ -52,7 +52,7 @@ def _matches(query: str, patient: str, profile) -> bool:
 def patient(patient):
     """The patient's records in scope, with titles and clinical dates, filtered and sorted as
     asked. The listing is logged on chain once per visit (VISIT), where the patient sees it."""
-    patient = _patient(patient)
+    patient = patient_address(patient)
     last_logged = g.user.listed.get(patient)
     new_visit = last_logged is None or time.monotonic() - last_logged >= VISIT
     carechain = backend.get_carechain()
@@ -68,7 +68,7 @@ def patient(patient):
 
 @bp.get("/patients/<patient>/records/<digest>")
 def record(patient, digest):
-    patient = _patient(patient)
+    patient = patient_address(patient)
     opened = backend.get_carechain().read_record(g.user.account, patient, digest_from(digest))
     file_url = url_for("doctor.record_file", patient=patient, digest=digest) if opened.record.attachment else None
     return show_record(opened, file_url, back=url_for("doctor.patient", patient=patient), patient=patient,
@@ -77,28 +77,29 @@ def record(patient, digest):
 
 @bp.get("/patients/<patient>/records/<digest>/file")
 def record_file(patient, digest):
-    return send_attachment(backend.get_carechain().read_record(g.user.account, _patient(patient), digest_from(digest)))
+    opened = backend.get_carechain().read_record(g.user.account, patient_address(patient), digest_from(digest))
+    return send_attachment(opened)
 
 
 @bp.get("/patients/<patient>/records/new")
 def new_record(patient):
-    patient = _patient(patient)
-    writable = _write_scope(patient)
+    patient = patient_address(patient)
+    writable = write_scope(patient)
     return _write_page(patient, writable, record_forms(RECORD_KINDS, writable=writable))
 
 
 @bp.post("/patients/<patient>/records/new/<kind>")
 def add(patient, kind):
-    patient = _patient(patient)
+    patient = patient_address(patient)
     if kind not in RECORD_KINDS:
         abort(404)
-    writable = _write_scope(patient, RECORD_FORMS[kind].filed_under)
+    writable = write_scope(patient, RECORD_FORMS[kind].filed_under)
     if add_record(kind, RECORD_KINDS, patient, writable) is None:
         return _write_page(patient, writable, record_forms(RECORD_KINDS, g.submitted, writable), active=kind), 400
     return redirect(url_for("doctor.patient", patient=patient))
 
 
-def _write_scope(patient: str, category: Category | None = None) -> set[Category]:
+def write_scope(patient: str, category: Category | None = None) -> set[Category]:
     """The categories this doctor may add to now. A doctor who may add none (revoked, expired,
     read-only, suspended), or not `category`, gets the reason on a 403 page instead of a form."""
     carechain = backend.get_carechain()
@@ -118,7 +119,7 @@ def _write_page(patient: str, writable: set[Category], forms: dict, active: str 
                            profile=backend.get_carechain().profile_seen_by(g.user.account, patient))
 
 
-def _patient(text: str) -> str:
+def patient_address(text: str) -> str:
     try:
         return checksum(text, "patient address")
     except InvalidInput:

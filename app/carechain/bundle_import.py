@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from app.carechain import fhir_rules
 from app.carechain.errors import AccessDenied, InvalidInput
-from app.carechain.records import MAX_ATTACHMENT_SIZE, Record, _check_nesting
+from app.carechain.records import MAX_ATTACHMENT_SIZE, Record, check_nesting
 
 BUNDLE_TYPES = ("collection", "transaction", "batch", "document", "searchset")
 MAX_ENTRIES = 500
@@ -100,7 +100,7 @@ def parse_bundle(bundle_json: bytes | str) -> dict:
     """The Bundle as a dict, its envelope validated; refuses one that cannot be imported at all."""
     if len(bundle_json) > MAX_BUNDLE_SIZE:
         raise InvalidInput(f"the Bundle is larger than {MAX_BUNDLE_SIZE >> 20} MB")
-    _check_nesting(bundle_json)
+    check_nesting(bundle_json)
     try:
         bundle = json.loads(bundle_json)
     except (ValueError, UnicodeDecodeError) as error:

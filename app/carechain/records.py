@@ -178,7 +178,7 @@ class Record:
         if isinstance(data, (str, bytes)):
             if len(data) > MAX_RESOURCE_SIZE:
                 raise InvalidInput(f"the FHIR resource is larger than {MAX_RESOURCE_SIZE >> 20} MB")
-            _check_nesting(data)
+            check_nesting(data)
             try:
                 data = json.loads(data)
             except ValueError as error:
@@ -243,7 +243,7 @@ def _bundle_title(resource: dict) -> str:
     return title + (", with an alert" if "RiskAssessment" in kinds else "")
 
 
-def _check_nesting(text: str | bytes) -> None:
+def check_nesting(text: str | bytes) -> None:
     """Refuses JSON nested deeper than any FHIR resource is, before a parser recurses into it."""
     text = text.decode(errors="replace") if isinstance(text, bytes) else text
     depth = 0
