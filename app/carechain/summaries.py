@@ -232,7 +232,7 @@ class SummaryFlows:
         try:
             key = self._record_key(reader, patient, entry.digest, header)
         except AccessDenied:
-            if header.author == patient:  # what the patient shared with others (a redacted copy): not an error
+            if header.author == patient and entry.category == Category.SHARED:  # a copy shared with others only
                 raise NotSharedWithReader() from None
             raise
         return self._summary_in(reader, patient, entry, key, header), header.author

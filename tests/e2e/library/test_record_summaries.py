@@ -6,6 +6,7 @@ import dataclasses
 from datetime import date
 
 import pytest
+from eth_account import Account
 from eth_utils import keccak
 
 from app.carechain import crypto, envelope
@@ -13,7 +14,7 @@ from app.carechain.errors import AccessDenied
 from app.carechain.records import Category, condition, document
 from app.carechain.summaries import RecordQuery, Summary
 from tests.e2e.clinic_resources import dated_records
-from tests.e2e.helpers import days_from_now
+from tests.e2e.helpers import days_from_now, pulse
 
 ALL = list(range(len(Category)))
 
@@ -113,3 +114,16 @@ def test_a_damaged_header_is_listed_with_its_problem(carechain, patient, chart):
     (bad,) = [row for row in listed if row.entry.digest == digest]
     assert bad.summary is None and "summary does not decrypt" in bad.problem
     assert len([row for row in listed if row.summary]) == len(chart)
+
+
+def test_a_record_whose_key_a_reader_lacks_is_listed_with_the_reason(carechain, people, patient):
+    """A doctor who joined the granted hospital after the patient's record was sealed: the record is
+    listed as unreadable with why, not left out (only shared copies meant for others are)."""
+    carechain.grant(patient, people.hospital.address, [Category.VITALS], False, days_from_now(carechain, 3))
+    entry = carechain.add_record(patient, patient.address, pulse(patient, 58))
+    newcomer = Account.create()
+    carechain.fund(people.admin, newcomer.address, 1)
+    carechain.register_doctor(people.admin, newcomer.address, people.hospital.address,
+                              crypto.public_key_of(newcomer.key))
+    (row,) = [row for row in carechain.list_records(newcomer, patient.address).records if row.entry == entry]
+    assert row.summary is None and "not been delivered" in row.problem
