@@ -12,7 +12,6 @@ refused in words because another tab renewed further first is counted apart, as 
 
 import os
 import re
-import socket
 import sys
 import threading
 import time
@@ -30,18 +29,13 @@ from app.carechain.records import Category
 from scripts import localchain
 from scripts.benchmark import on_own_stack
 from scripts.serve import serve
+from scripts.services import free_port
 
 PASSWORD = "load-test-password"
 SECONDS = min(int(os.environ.get("LOAD_SECONDS", 30)), 300)
 TABS = 8
 CSRF = re.compile(r'name="(?:[\w-]*-)?csrf_token" type="hidden" value="([^"]+)"')
 RAW_ERRORS = re.compile(r"Traceback|nonce|underpriced|VM Exception|RPC|Internal Server Error", re.I)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Tab:

@@ -11,6 +11,7 @@ import json
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -125,6 +126,13 @@ def deploy(network: str = "carechain-local", environment: dict | None = None) ->
     )
     if result.returncode != 0:
         raise ServiceError(f"deployment failed:\n{result.stdout}{result.stderr}")
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def throwaway_stack(root: Path, ipfs_ports: dict):

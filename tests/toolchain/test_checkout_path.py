@@ -10,7 +10,6 @@ started in the copy, which imports its `scripts` and `app` from there.
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,15 +17,9 @@ from pathlib import Path
 from web3 import Web3
 
 from scripts import localchain, localipfs, toolchain
-from scripts.services import LocalServices
+from scripts.services import LocalServices, free_port
 
 ROOT = localchain.ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def copy_checkout(destination):
