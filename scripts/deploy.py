@@ -1,4 +1,4 @@
-"""Deploys CareChain and writes the deployment manifest the Python side reads.
+"""Deploys CareChain and, beside it, Research (de-identified research queries), and writes the deployment manifest the Python side reads.
 
     python -m scripts.toolchain run scripts/deploy.py --network carechain-local
 
@@ -9,6 +9,9 @@ The deployer becomes the consortium admin. On the local chain it is Ganache's fi
 on any other network set DEPLOYER_PRIVATE_KEY (hex) to a funded key, and EXPECTED_CHAIN_ID to the
 network's chain id, so a mistyped RPC address cannot deploy to the wrong chain. The manifest is
 written to deployments/<chain id>.json, or to the path in CARECHAIN_MANIFEST.
+
+On a development chain (no DEPLOYER_PRIVATE_KEY) every research dataset gets a policy at once:
+LOCAL_BUDGET epsilon and a minimum cohort of LOCAL_MIN_COHORT; elsewhere the admin sets them.
 """
 
 import json
@@ -16,9 +19,11 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from brownie import CareChain, accounts, chain, history, network, web3
+from brownie import CareChain, Research, accounts, chain, history, network, web3
 
 ROOT = Path(__file__).resolve().parent.parent
+LOCAL_BUDGET = 10_000_000  # micro-epsilon per dataset: 10 epsilon
+LOCAL_MIN_COHORT = 10
 
 
 def manifest_path(chain_id: int) -> Path:
@@ -37,21 +42,23 @@ def deployer():
     return accounts[0]
 
 
-def write_manifest(contract, tx) -> Path:
+def entry(contract, container, tx) -> dict:
+    return {
+        "address": contract.address,
+        "deployBlock": tx.block_number,
+        "transactionHash": tx.txid,
+        "runtimeCodeHash": web3.keccak(web3.eth.get_code(contract.address)).hex(),
+        "abi": container.abi,  # the build's: brownie may attach an older saved deployment at this address
+    }
+
+
+def write_manifest(contract, tx, research, research_tx) -> Path:
     manifest = {
         "chainId": chain.id,
         "network": network.show_active(),
         "deployedAt": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "admin": contract.owner(),
-        "contracts": {
-            "CareChain": {
-                "address": contract.address,
-                "deployBlock": tx.block_number,
-                "transactionHash": tx.txid,
-                "runtimeCodeHash": web3.keccak(web3.eth.get_code(contract.address)).hex(),
-                "abi": CareChain.abi,  # the build's: brownie may attach an older saved deployment at this address
-            }
-        },
+        "contracts": {"CareChain": entry(contract, CareChain, tx), "Research": entry(research, Research, research_tx)},
     }
     path = manifest_path(chain.id)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,7 +77,14 @@ def main():
     account = deployer()
     contract = CareChain.deploy(account, {"from": account})
     # `contract.tx` is unset when brownie reuses a deployment map of this chain id; history is not.
-    path = write_manifest(contract, history[-1])
+    tx = history[-1]
+    research = Research.deploy(contract, {"from": account})
+    research_tx = history[-1]
+    if not os.environ.get("DEPLOYER_PRIVATE_KEY"):
+        for dataset in range(research.DATASET_COUNT()):
+            research.setDatasetPolicy(dataset, LOCAL_BUDGET, LOCAL_MIN_COHORT, {"from": account})
+    path = write_manifest(contract, tx, research, research_tx)
     print(f"CareChain deployed at {contract.address} on chain {chain.id}; admin {account.address}")
+    print(f"Research deployed at {research.address}")
     print(f"manifest written to {path}")
     return contract

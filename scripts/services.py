@@ -26,7 +26,7 @@ from scripts import custodian, demo, localchain, localipfs
 from scripts.serve import check_deployment, serve
 
 ROOT = localchain.ROOT
-BUILD_ARTIFACT = ROOT / "build" / "contracts" / "CareChain.json"
+BUILD = ROOT / "build" / "contracts"
 
 
 class ServiceError(RuntimeError):
@@ -103,15 +103,24 @@ def _stop(process: subprocess.Popen | None) -> None:
 
 
 def deployed_manifest(w3: Web3, chain_id: int) -> dict | None:
-    """The manifest of this chain if the contract it names is on chain with the code just built."""
+    """The manifest of this chain if each contract of the build (CareChain, Research) is on chain
+    at the address it names, with the code just built; a manifest from before Research: None."""
     path = ROOT / "deployments" / f"{chain_id}.json"
     if not path.exists():
         return None
     manifest = json.loads(path.read_text())
-    address = manifest["contracts"]["CareChain"]["address"]
-    built = json.loads(BUILD_ARTIFACT.read_text())["deployedBytecode"]
-    on_chain = w3.eth.get_code(address)
-    return manifest if on_chain and on_chain == bytes.fromhex(built.removeprefix("0x")) else None
+    for name in ("CareChain", "Research"):
+        entry = manifest["contracts"].get(name)
+        if entry is None:
+            return None
+        built = json.loads((BUILD / f"{name}.json").read_text())["deployedBytecode"]
+        on_chain = bytes(w3.eth.get_code(entry["address"]))
+        # Research's immutable `care` is written into its code at deployment; the build has zeros there.
+        care = bytes(12) + bytes.fromhex(manifest["contracts"]["CareChain"]["address"][2:])
+        on_chain = on_chain.replace(care, bytes(32))
+        if not on_chain or on_chain != bytes.fromhex(built.removeprefix("0x")):
+            return None
+    return manifest
 
 
 def deploy(network: str = "carechain-local", environment: dict | None = None) -> None:

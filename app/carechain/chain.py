@@ -1,8 +1,9 @@
-"""The CareChain contract through web3.py: calls, transactions signed with the user's own key,
-event queries from the deployment block, and refusals explained in words.
+"""A contract of the deployment (CareChain, or Research beside it) through web3.py: calls,
+transactions signed with the user's own key, event queries from the deployment block, and refusals
+explained in words.
 
-The deployment manifest (written by scripts/deploy.py) names the chain id, the address, the ABI
-and the hash of the runtime code; `Chain` refuses a chain on which these do not hold.
+The deployment manifest (written by scripts/deploy.py) names the chain id and, per contract, the
+address, the ABI and the hash of the runtime code; `Chain` refuses a chain on which these do not hold.
 """
 
 import json
@@ -80,16 +81,37 @@ EXPLANATIONS = {
     "BreakGlassNothingToConfirm": "there is no declaration waiting for confirmation: it was confirmed, or lapsed",
     "BreakGlassSelfConfirmation": "a second doctor must confirm, not the one who declared the emergency",
     "BreakGlassWindowClosed": "the emergency window of this doctor for this patient is not open",
+    "ResearchNotAdmin": "only the consortium administrator can do this",
+    "ResearchInvalidInstitution": "{0} is a CareChain participant (or no address): it cannot be a research institution",
+    "ResearchAlreadyRegistered": "{0} is already a research institution",
+    "ResearchNotAnInstitution": "{0} is not a registered research institution",
+    "ResearchInstitutionSuspended": "the research institution {0} is suspended",
+    "ResearchInstitutionNotSuspended": "the research institution {0} is not suspended",
+    "ResearchInvalidPublicKey": "the steward's public key does not belong to its address",
+    "ResearchNotAPatient": "{0} is not a registered patient",
+    "ResearchNoSteward": "the administrator has not named a research steward yet",
+    "ResearchNotSteward": "only the research steward can answer queries",
+    "ResearchUnknownDataset": "dataset {0} does not exist",
+    "ResearchInvalidMinCohort": "the minimum cohort must be at least 1",
+    "ResearchBudgetBelowSpent": "the budget cannot be set below what queries have already spent",
+    "ResearchInvalidContribution": "the contribution does not match the categories chosen",
+    "ResearchInvalidQuery": "a query needs a privacy loss (epsilon) above zero",
+    "ResearchBudgetExhausted": "the dataset's privacy budget is exhausted: {1} micro-epsilon left",
+    "ResearchQueryNotPending": "query {0} is no longer waiting for an answer",
+    "ResearchInvalidOutcome": "an answer needs a result and a refusal a reason",
 }
 
 
 class Chain:
-    def __init__(self, rpc_url: str, manifest_path: Path, timeout: float = 30):
+    def __init__(self, rpc_url: str, manifest_path: Path, timeout: float = 30, contract: str = "CareChain"):
         try:
             manifest = json.loads(Path(manifest_path).read_text())
         except FileNotFoundError:
             raise ServiceUnavailable(f"no deployment manifest at {manifest_path}: deploy the contracts first") from None
-        deployment = manifest["contracts"]["CareChain"]
+        deployment = manifest["contracts"].get(contract)
+        if deployment is None:
+            raise ServiceUnavailable(f"the deployment manifest at {manifest_path} has no {contract} contract: "
+                                     "deploy the contracts again (make run does so when the contracts changed)")
         self.rpc_url = rpc_url
         self.chain_id = int(manifest["chainId"])
         self.deploy_block = int(deployment["deployBlock"])
