@@ -79,14 +79,18 @@ def log_out() -> None:
 
 
 def role() -> str:
-    """admin (the deployer), patient, doctor, hospital, or none (not registered yet); per request."""
+    """admin (the deployer), patient, doctor, hospital, researcher (a research institution), or none
+    (not registered yet); per request."""
     if "role" not in g:
-        is_admin, participant = get_carechain().standing(g.user.account.address)
+        carechain = get_carechain()
+        is_admin, participant = carechain.standing(g.user.account.address)
         if is_admin:
             g.role = "admin"
         else:
             g.participant = participant
             g.role = participant.role if participant else "none"
+            if g.role == "none" and carechain.research.institution(g.user.account.address) is not None:
+                g.role = "researcher"
     return g.role
 
 

@@ -66,10 +66,11 @@ contract Research {
     uint8 private constant ALL_DATASETS = uint8((1 << DATASET_COUNT) - 1);
 
     /// @notice The CareChain deployment whose owner is the admin and whose patients contribute.
-    CareChain public immutable care;
-
-    address private _steward;
+    /// @dev Not immutable: brownie could then not match the deployed code with the build. It
+    /// shares a slot with the query counter.
+    CareChain public care;
     uint64 private _queryCount;
+    address private _steward;
     mapping(address account => Institution) private _institutions;
     mapping(uint8 dataset => Dataset) private _datasets;
     mapping(address patient => Contribution) private _contributions;

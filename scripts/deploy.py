@@ -19,7 +19,9 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
+import rlp
 from brownie import CareChain, Research, accounts, chain, history, network, web3
+from eth_utils import keccak, to_checksum_address
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_BUDGET = 10_000_000  # micro-epsilon per dataset: 10 epsilon
@@ -66,6 +68,18 @@ def write_manifest(contract, tx, research, research_tx) -> Path:
     return path
 
 
+def forget_stale_deployment(account) -> None:
+    """brownie remembers the contracts it deployed per chain id (build/deployments), across chains
+    that share the id, and refuses to deploy one kind of contract at an address it remembers for
+    another kind: the same deployer's nonces give each chain the same addresses. Whatever it
+    remembers at the address the next deployment of `account` gets is of another chain: forgotten."""
+    nonce = web3.eth.get_transaction_count(account.address)
+    address = to_checksum_address(keccak(rlp.encode([bytes.fromhex(account.address[2:]), nonce]))[12:])
+    for container in (CareChain, Research):
+        for contract in [contract for contract in container if contract.address == address]:
+            container.remove(contract)
+
+
 def check_chain_id() -> None:
     expected = os.environ.get("EXPECTED_CHAIN_ID")
     if expected and int(expected) != chain.id:
@@ -75,9 +89,11 @@ def check_chain_id() -> None:
 def main():
     check_chain_id()
     account = deployer()
+    forget_stale_deployment(account)
     contract = CareChain.deploy(account, {"from": account})
     # `contract.tx` is unset when brownie reuses a deployment map of this chain id; history is not.
     tx = history[-1]
+    forget_stale_deployment(account)
     research = Research.deploy(contract, {"from": account})
     research_tx = history[-1]
     if not os.environ.get("DEPLOYER_PRIVATE_KEY"):

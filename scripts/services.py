@@ -114,10 +114,7 @@ def deployed_manifest(w3: Web3, chain_id: int) -> dict | None:
         if entry is None:
             return None
         built = json.loads((BUILD / f"{name}.json").read_text())["deployedBytecode"]
-        on_chain = bytes(w3.eth.get_code(entry["address"]))
-        # Research's immutable `care` is written into its code at deployment; the build has zeros there.
-        care = bytes(12) + bytes.fromhex(manifest["contracts"]["CareChain"]["address"][2:])
-        on_chain = on_chain.replace(care, bytes(32))
+        on_chain = w3.eth.get_code(entry["address"])
         if not on_chain or on_chain != bytes.fromhex(built.removeprefix("0x")):
             return None
     return manifest

@@ -1,11 +1,13 @@
 """Every flow of the product as one call: `CareChain` combines the flows of registry.py, storage.py,
 versions.py, reading.py, summaries.py, grants.py, rotation.py, audit.py, devices.py, ingest.py,
 alerts.py, vitals_history.py, profiles.py, requests.py, sharing.py, endorsements.py, recovery.py,
-break_glass.py and notes.py over one connection to the chain and the IPFS node.
+break_glass.py and notes.py over one connection to the chain and the IPFS node; `research` opens
+the research contract beside it (research.py).
 The web app is a thin layer over this class.
 """
 
 import time
+from functools import cached_property
 
 from app.carechain.alerts import AlertFlows, AlertRegister
 from app.carechain.audit import AuditFlows
@@ -26,6 +28,7 @@ from app.carechain.reading import ReadingFlows
 from app.carechain.recovery import RecoveryFlows
 from app.carechain.registry import RegistryFlows
 from app.carechain.requests import RequestFlows
+from app.carechain.research import Research
 from app.carechain.rotation import RotationFlows, RotationJournal
 from app.carechain.settings import Settings
 from app.carechain.sharing import RedactionFlows
@@ -73,6 +76,11 @@ class CareChain(RegistryFlows, StorageFlows, VersionFlows, ReadingFlows, GrantFl
 
     def close(self) -> None:
         self.store.close()
+
+    @cached_property
+    def research(self) -> Research:
+        """The research contract beside CareChain (research.py), opened on first use."""
+        return Research.of(self)
 
     def indexed(self) -> EventIndex:
         """The event index, caught up with the chain (one batch request when nothing is new)."""

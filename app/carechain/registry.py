@@ -46,13 +46,16 @@ class RegistryFlows:
         return owner == address, Participant.of(address, stored)
 
     def role_of(self, address: str) -> str:
-        """An account's role ("none" if unregistered). A role never changes once registered, so the
-        event index answers as it stands, and only an account it does not know is asked on chain."""
+        """An account's role ("none" if unregistered; "researcher" for a research institution, which
+        is never a participant). A role never changes once registered, so the event index answers as
+        it stands, and only an account it does not know is asked on chain."""
         address = checksum(address)
         role = self.index.roles([address]).get(address)
         if role is None:
             participant = self.participant(address)
             role = participant.role if participant else "none"
+        if role == "none" and self.research.institution(address) is not None:
+            role = "researcher"
         return role
 
     def public_key(self, address: str) -> bytes:

@@ -71,3 +71,24 @@ def new_patient(carechain, people):
 @pytest.fixture
 def patient(new_patient):
     return new_patient()
+
+
+STEWARD_INDEX = 16  # the research steward's development account in the tests
+
+
+@pytest.fixture(scope="session")
+def steward(carechain, people):
+    """The research steward, named by the admin (an account of its own, like the demo's)."""
+    account = localchain.dev_account(STEWARD_INDEX)
+    if carechain.research.steward() != (account.address, crypto.public_key_of(account.key)):
+        carechain.research.set_steward(people.admin, account.address, crypto.public_key_of(account.key))
+    return account
+
+
+@pytest.fixture
+def institution(carechain, people):
+    """A fresh research institution per call, funded and registered by the admin."""
+    account = Account.create()
+    carechain.fund(people.admin, account.address, 1)
+    carechain.research.register_institution(people.admin, account.address)
+    return account
