@@ -48,7 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     views.init_app(app)
 
     from app import (access_requests, admin, alerts, auth, bundle_import, devices, doctor, emergency, endorsements,
-                     fhir_api, hospital, ingest, patient, profile, record_history, recovery, sharing, vitals)
+                     fhir_api, hospital, ingest, patient, profile, record_history, recovery, research, sharing, vitals)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(patient.bp)
@@ -67,6 +67,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(endorsements.bp)
     app.register_blueprint(recovery.bp)
     app.register_blueprint(bundle_import.bp)
+    app.register_blueprint(research.bp)
     fhir_api.init_app(app)
 
     @app.get("/")

@@ -21,7 +21,7 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 NOBODY = "0x" + "00" * 20  # the account of an unknown login name: no keystore is ever stored for it
 
 HOMES = {"admin": "admin.overview", "patient": "patient.dashboard", "doctor": "doctor.patients",
-         "hospital": "hospital.overview", "none": "auth.welcome"}
+         "hospital": "hospital.overview", "researcher": "research.queries", "none": "auth.welcome"}
 
 
 @bp.get("/")

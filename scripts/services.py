@@ -22,7 +22,7 @@ from web3 import Web3
 from app import create_app
 from app.carechain.errors import CareChainError
 from app.carechain.settings import Settings
-from scripts import custodian, demo, localchain, localipfs
+from scripts import custodian, demo, localchain, localipfs, steward
 from scripts.serve import check_deployment, serve
 
 ROOT = localchain.ROOT
@@ -217,11 +217,13 @@ def main() -> int:
         )
         simulator = start_simulator(port)
         custodians = custodian.start_demo(app_settings)  # the demo hospitals release break-glass shares
+        research_steward = steward.start_demo(app_settings)  # answers research queries
         try:
             while services.chain.poll() is None and services.ipfs.poll() is None:
                 time.sleep(0.5)
         finally:
             custodians.set()
+            research_steward.set()
             _stop(simulator)
             server.close()
         raise ServiceError(f"a service exited; see the logs in {services.log_dir}")

@@ -11,10 +11,13 @@ Epsilon is counted on chain in micro-epsilon (1e-6); this module speaks epsilon.
 """
 
 import json
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
+from app.carechain import jsonfile
 from app.carechain.chain import Chain
 from app.carechain.errors import InvalidInput, IntegrityError
 from app.carechain.model import NO_DIGEST, checksum
@@ -237,6 +240,28 @@ class Research:
             return Query.from_json(data) if data is not None else None
         except InvalidInput:
             return None
+
+
+class InstitutionNames:
+    """Institutions' names as the admin gave them: public, off chain, in a JSON file (as the provider
+    directory keeps providers' names), since the chain knows institutions by address only."""
+
+    _lock = threading.Lock()  # one writer at a time in this process
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def name_of(self, address: str) -> str | None:
+        return jsonfile.read(self.path).get(address)
+
+    def set(self, address: str, name: str) -> None:
+        name = " ".join((name or "").split())
+        if not name or len(name) > 80:
+            raise InvalidInput("give the institution's name, under 80 characters")
+        with self._lock:
+            names = jsonfile.read(self.path)
+            names[checksum(address)] = name
+            jsonfile.write(self.path, names)
 
 
 def _dataset(dataset) -> int:

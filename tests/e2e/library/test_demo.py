@@ -4,7 +4,9 @@ profiles, grant and request the README describes, and a second start that change
 import dataclasses
 import os
 
+from app.carechain.contributions import Contributions
 from app.carechain.flows import CareChain
+from app.carechain.research import InstitutionNames
 from app.carechain.records import Category
 from scripts import demo
 from scripts.services import deploy
@@ -18,7 +20,7 @@ def test_the_demo_holds_what_the_readme_says_and_starting_again_changes_nothing(
     logins = demo.ensure(settings)
     names = {name: address for _, name, address in logins}
     assert [label for label, *_ in logins] == ["admin", "hospital", "hospital", "doctor", "doctor", "patient",
-                                                 "patient"]
+                                                 "patient", "researcher"]
     ada, ben, chen, okafor = (names[n] for n in ("Patient Ada", "Patient Ben", "Dr. Alice Chen", "Dr. Bob Okafor"))
 
     carechain = CareChain.connect(settings)
@@ -26,10 +28,11 @@ def test_the_demo_holds_what_the_readme_says_and_starting_again_changes_nothing(
         def state():
             return ([carechain.participant(p).record_count for p in (ada, ben)],
                     carechain.grants_of(ada), carechain.grants_of(ben), carechain.requests_to(ben),
-                    carechain.emergency_custody(ada))
+                    carechain.emergency_custody(ada), len(carechain.research.queries()),
+                    Contributions(carechain).contributors_at(carechain.chain.latest_block()))
 
         before = state()
-        (ada_records, ben_records), ada_grants, ben_grants, requests, custody = before
+        (ada_records, ben_records), ada_grants, ben_grants, requests, custody, queries, contributors = before
         assert ada_records == 4 and ben_records > 0 and ben_grants == []
         (grant,) = ada_grants
         assert grant.grantee == chen and grant.can_write
@@ -46,6 +49,15 @@ def test_the_demo_holds_what_the_readme_says_and_starting_again_changes_nothing(
         summary = carechain.own_emergency_summary(demo.localchain.dev_account(4))
         assert summary.allergies == ("Penicillin (high criticality)",) and summary.blood_type == "A+"
         assert summary.problems == ("Seasonal allergic rhinitis",)
+
+        # Research: Northwind registered and named, the steward, eight contributors, one query waiting.
+        northwind = names["Northwind Research Institute"]
+        assert carechain.research.institution(northwind) is not None
+        assert InstitutionNames(settings.data / "institutions.json").name_of(northwind) == "Northwind Research Institute"
+        assert carechain.research.steward()[0] == demo.localchain.dev_account(demo.STEWARD_INDEX).address
+        assert len(contributors) == 8 and {ada, ben} <= {c.patient for c in contributors}
+        assert all(c.datasets == demo.RESEARCH_DATASETS for c in contributors)
+        assert queries == 1 and carechain.research.policy(Category.CONDITIONS).min_cohort == demo.DEMO_MIN_COHORT
 
         demo.ensure(settings)
         assert state() == before
