@@ -14,7 +14,7 @@ from pathlib import Path
 import requests
 from eth_abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
-from eth_utils import function_signature_to_4byte_selector, keccak
+from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
 from web3 import Web3
 from web3.exceptions import BlockNotFound, TimeExhausted, Web3RPCError
 from web3.logs import DISCARD
@@ -347,8 +347,9 @@ class Chain:
         if known is None:
             return "the chain refused the transaction", None
         name, types = known
-        try:
-            args = abi_decode(types, raw[4:])
+        try:  # addresses as people see them elsewhere: checksummed
+            args = [to_checksum_address(arg) if kind == "address" else arg
+                    for kind, arg in zip(types, abi_decode(types, raw[4:]))]
         except Exception:
             args = ()
         template = EXPLANATIONS.get(name, name)
