@@ -46,9 +46,8 @@ COHORT = {
     14: ("Ellis", "1983-04-09", "female", HYPERTENSION, 66), 15: ("Frost", "1966-12-12", "male", DIABETES, 88),
 }
 RESEARCH_DATASETS = (Category.VITALS, Category.CONDITIONS)
-DEMO_MIN_COHORT = 5  # eight contributors: a count of all is answered, one of three is refused
-DEMO_QUERY = {"dataset": int(Category.CONDITIONS), "statistic": "count", "epsilon": 1.0,
-              "code": "|".join(DIABETES[:2])}
+DEMO_MIN_COHORT = 5  # eight contributors: a histogram of all is answered, a count of the four with diabetes refused
+DEMO_QUERY = {"dataset": int(Category.CONDITIONS), "statistic": "histogram", "groupBy": "ageBand", "epsilon": 1.0}
 # development account index -> the demo patient's profile (given, family, birth date, sex, phone, e-mail)
 PROFILES = {
     4: ("Ada", "Lovelace", "1990-03-14", "female", "+44 20 7946 0958", "ada.lovelace@example.org"),

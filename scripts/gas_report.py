@@ -1,4 +1,4 @@
-"""Prints the gas each CareChain operation costs, beside the design's targets and the physical
+"""Prints the gas each CareChain (and Research) operation costs, beside the design's targets and the physical
 floor (21,000 per transaction plus 22,100 per storage slot it fills for the first time).
 
     brownie run scripts/gas_report.py --network carechain-test      (or: make gas-report)
@@ -6,7 +6,7 @@ floor (21,000 per transaction plus 22,100 per storage slot it fills for the firs
 Runs on a fresh deployment on brownie's throw-away test chain.
 """
 
-from brownie import CareChain, accounts, chain
+from brownie import CareChain, Research, accounts, chain
 from eth_utils import keccak, to_canonical_address
 
 from app.carechain.settings import VITALS_WINDOW_SECONDS as WINDOW_SECONDS
@@ -37,6 +37,9 @@ def measure() -> list[tuple[str, int, int | None, int]]:
     contract.registerDoctor(doctor, hospital, public_key(doctor), {"from": admin})
     contract.registerDoctor(colleague, hospital, public_key(colleague), {"from": admin})
     expires = chain.time() + 30 * DAY
+    institution, steward = accounts[8], accounts[9]
+    research = Research.deploy(contract, {"from": admin})
+    research.setSteward(steward, public_key(steward), {"from": admin})
 
     def digest(n: int) -> bytes:
         return n.to_bytes(32, "big")
@@ -78,6 +81,13 @@ def measure() -> list[tuple[str, int, int | None, int]]:
         ("set an endorsement policy (admin)", lambda: contract.setEndorsementPolicy(1, 2, True, {"from": admin}), None, 1),
         ("suspend provider (admin)", lambda: contract.suspendProvider(colleague, {"from": admin}), None, 0),
         ("revoke a device (patient)", lambda: contract.revokeDevice(device, {"from": patient}), None, 0),
+        ("register a research institution (admin)", lambda: research.registerInstitution(institution, {"from": admin}), None, 1),
+        ("set a research dataset's budget and minimum cohort (admin)",
+         lambda: research.setDatasetPolicy(2, 10_000_000, 10, {"from": admin}), None, 1),
+        ("set a research contribution (patient, first)", lambda: research.setContribution(0b1100, digest(11), {"from": patient}), None, 2),
+        ("set a research contribution (patient, update)", lambda: research.setContribution(0b0100, digest(12), {"from": patient}), None, 0),
+        ("submit a research query (institution)", lambda: research.submitQuery(2, digest(13), 1_000_000, {"from": institution}), None, 2),
+        ("answer a research query (steward)", lambda: research.answerQuery(1, digest(14), {"from": steward}), None, 1),
         ("name guardians (patient, 2 registered and 1 printed share)",
          lambda: contract.setGuardians(digest(9), 2, 3, [guardian_tag(doctor), guardian_tag(colleague)],
                                        {"from": patient}), None, 3),

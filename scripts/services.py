@@ -211,7 +211,7 @@ def main() -> int:
             f"  logs      {services.log_dir}\n"
             f"\n  web app   http://127.0.0.1:{port}/\n\n"
             f"Demo logins (password for all: {demo.PASSWORD}):\n"
-            + "".join(f"  {label:<9} {address}  {name}\n" for label, name, address in logins)
+            + "".join(f"  {label:<10} {address}  {name}\n" for label, name, address in logins)
             + "Press Ctrl-C to stop.",
             flush=True,
         )
