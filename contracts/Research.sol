@@ -232,11 +232,10 @@ contract Research {
      * @param minCohort The fewest contributors a query's filters must match; at least 1.
      */
     function setDatasetPolicy(uint8 dataset, uint32 budget, uint16 minCohort) external onlyAdmin {
-        Dataset storage stored = _requireDataset(dataset);
+        uint32 spent = _requireDataset(dataset).spent;
         if (minCohort == 0) revert ResearchInvalidMinCohort();
-        if (budget < stored.spent) revert ResearchBudgetBelowSpent(dataset, stored.spent);
-        stored.budget = budget;
-        stored.minCohort = minCohort;
+        if (budget < spent) revert ResearchBudgetBelowSpent(dataset, spent);
+        _datasets[dataset] = Dataset({budget: budget, spent: spent, minCohort: minCohort});
         emit DatasetPolicySet(dataset, budget, minCohort);
     }
 
