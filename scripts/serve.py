@@ -18,8 +18,13 @@ from app.carechain.settings import Settings
 
 
 def check_deployment(settings: Settings) -> None:
-    """Raises ServiceUnavailable unless the chain and the manifest agree."""
-    CareChain.connect(settings).close()
+    """Raises ServiceUnavailable unless the chain and the manifest agree, for CareChain and for
+    Research beside it (a manifest from before Research is refused in words)."""
+    carechain = CareChain.connect(settings)
+    try:
+        carechain.research.chain.check_deployment()
+    finally:
+        carechain.close()
 
 
 def serve(app, host: str, port: int):

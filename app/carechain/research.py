@@ -19,7 +19,7 @@ from eth_account.signers.local import LocalAccount
 
 from app.carechain import jsonfile
 from app.carechain.chain import Chain
-from app.carechain.errors import InvalidInput, IntegrityError
+from app.carechain.errors import CareChainError, IntegrityError, InvalidInput
 from app.carechain.model import NO_DIGEST, checksum
 from app.carechain.records import Category
 from app.carechain.research_stats import DATASETS, Query
@@ -179,7 +179,7 @@ class Research:
         digest = self.store.put(data)
         try:
             receipt = self.chain.transact(institution, "submitQuery", int(query.dataset), digest, micro(query.epsilon))
-        except Exception:
+        except CareChainError:
             if not any(event["args"]["query"] == digest for event in self.chain.events("QuerySubmitted")):
                 self.store.unpin(digest)
             raise

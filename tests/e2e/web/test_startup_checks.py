@@ -1,5 +1,6 @@
-"""`python -m scripts.serve` refuses to start against a chain whose id or contract code does not
-match the deployment manifest, and serves when they match."""
+"""`python -m scripts.serve` refuses to start against a chain whose id or contract code (CareChain's
+or Research's) does not match the deployment manifest, or a manifest without Research, and serves
+when they match."""
 
 import dataclasses
 import json
@@ -25,6 +26,8 @@ def serve(settings, manifest):
 @pytest.mark.parametrize("change, message", [
     (lambda m: m.update(chainId=4242), "has id 1337, the deployment is for 4242"),
     (lambda m: m["contracts"]["CareChain"].update(runtimeCodeHash="0x" + "00" * 32), "is not on the chain"),
+    (lambda m: m["contracts"]["Research"].update(runtimeCodeHash="0x" + "00" * 32), "is not on the chain"),
+    (lambda m: m["contracts"].pop("Research"), "has no Research contract: deploy the contracts again"),
 ])
 def test_a_mismatched_chain_is_refused_at_start(stack, tmp_path, change, message):
     settings = stack[1]
