@@ -5,7 +5,8 @@ A caller reads exactly what its provider reads in the web app: each record's acc
 chain, the record verified, and its read logged on chain, signed with the provider's own key. A
 token (SMART on FHIR style: `user/<Type>.read` scopes, at most 8 hours) is therefore bound to the
 provider's unlocked key, which the server keeps in memory for the token's lifetime only, like the
-keyring of logged-in users: a restart ends every token. Patients are not API callers (yet).
+keyring of logged-in users: a restart or its provider's revocation ends a token. Patients are not
+API callers (yet).
 Every error is an OperationOutcome.
 """
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from eth_account.signers.local import LocalAccount
-from flask import Blueprint, Flask, current_app, g, jsonify, render_template, request, url_for
+from flask import Blueprint, Flask, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from app import backend, csrf
@@ -27,7 +28,7 @@ from app.carechain import fhir_search
 from app.carechain.errors import AccessDenied, CareChainError, IntegrityError, InvalidInput, ServiceUnavailable
 from app.carechain.keystore import Busy
 from app.carechain.records import Category
-from app.forms import ApiTokenForm
+from app.forms import ActionForm, ApiTokenForm
 from app.views import sentence
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir/r4")
@@ -45,19 +46,23 @@ class ApiToken:
     account: LocalAccount
     types: frozenset  # resource types it may read
     expires_at: float  # unix seconds
+    name: str  # what its provider calls it ("Ward EHR")
+    created_at: float
+    handle: str  # names it on the token page, to revoke it: not the token, from which it cannot be derived
 
 
 class ApiTokens:
     """Issued tokens, by their SHA-256 (the token itself is shown once and kept nowhere), in this
-    process's memory only; expired ones are forgotten."""
+    process's memory only; expired and revoked ones are forgotten."""
 
     def __init__(self):
         self._tokens: dict[bytes, ApiToken] = {}
         self._lock = threading.Lock()
 
-    def issue(self, account: LocalAccount, types: frozenset, seconds: int) -> tuple[str, ApiToken]:
+    def issue(self, account: LocalAccount, types: frozenset, seconds: int, name: str = "") -> tuple[str, ApiToken]:
         token = secrets.token_urlsafe(32)
-        issued = ApiToken(account, types, time.time() + seconds)
+        now = time.time()
+        issued = ApiToken(account, types, now + seconds, name, now, secrets.token_hex(8))
         with self._lock:
             self._forget_expired()
             self._tokens[_hash(token)] = issued
@@ -67,6 +72,23 @@ class ApiTokens:
         with self._lock:
             self._forget_expired()
             return self._tokens.get(_hash(token))
+
+    def of(self, address: str) -> list[ApiToken]:
+        """The provider's live tokens, newest first."""
+        with self._lock:
+            self._forget_expired()
+            return sorted((t for t in self._tokens.values() if t.account.address == address),
+                          key=lambda t: t.created_at, reverse=True)
+
+    def revoke(self, address: str, handle: str) -> bool:
+        """Ends the provider's token of this handle at once; False if it has none live (already
+        revoked or expired, or another provider's)."""
+        with self._lock:
+            for key, token in self._tokens.items():
+                if token.handle == handle and token.account.address == address:
+                    del self._tokens[key]
+                    return True
+        return False
 
     def _forget_expired(self) -> None:
         now = time.time()
@@ -106,7 +128,7 @@ def require_provider():
 
 @tokens_bp.get("/")
 def tokens():
-    return render_template("fhir/tokens.html", form=ApiTokenForm(formdata=None))
+    return _tokens_page(ApiTokenForm(formdata=None))
 
 
 @tokens_bp.post("/")
@@ -118,10 +140,27 @@ def create():
         except InvalidInput as error:
             form.scope.errors.append(sentence(error))
         else:
-            token, issued = api_tokens().issue(g.user.account, types, int(form.hours.data) * 3600)
-            return render_template("fhir/tokens.html", form=ApiTokenForm(formdata=None), token=token,
-                                   scope=" ".join(form.scope.data.split()), expires_at=int(issued.expires_at))
-    return render_template("fhir/tokens.html", form=form), 400
+            token, issued = api_tokens().issue(g.user.account, types, int(form.hours.data) * 3600,
+                                               (form.name.data or "").strip())
+            return _tokens_page(ApiTokenForm(formdata=None), token=token, scope=" ".join(form.scope.data.split()),
+                                expires_at=int(issued.expires_at))
+    return _tokens_page(form), 400
+
+
+@tokens_bp.post("/<handle>/revoke")
+def revoke(handle: str):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if api_tokens().revoke(g.user.account.address, handle):
+        flash("The token is revoked: a request carrying it is refused from now on.", "success")
+    else:  # a second click, or a token that expired meanwhile
+        flash("That token had already ended: it was revoked or it expired.", "info")
+    return redirect(url_for("fhir_tokens.tokens"))
+
+
+def _tokens_page(form: ApiTokenForm, **shown):
+    return render_template("fhir/tokens.html", form=form, live=api_tokens().of(g.user.account.address),
+                           action_form=ActionForm(), **shown)
 
 
 # The API.

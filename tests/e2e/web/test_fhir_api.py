@@ -220,3 +220,24 @@ def test_unknown_ids_types_and_writes_get_an_operation_outcome(doctor, chart):
     assert session.get(f"{BASE}/Medication?patient={chart.address}").status_code == 404
     written = session.post(f"{BASE}/Observation", json={"resourceType": "Observation"})
     assert written.status_code == 405 and written.json()["resourceType"] == "OperationOutcome"
+
+
+def test_the_token_page_lists_live_tokens_and_a_revoked_one_is_refused_at_once(app, people, chart):
+    doctor = User(app, people.doctor)
+    ward = TOKEN.search(text(doctor.post("/fhir/tokens/", {"name": "Ward EHR", "scope": "user/Observation.read",
+                                                            "hours": "4"}))).group(1)
+    lab = TOKEN.search(text(doctor.post("/fhir/tokens/", {"name": "Lab system", "scope": "user/*.read",
+                                                           "hours": "1"}))).group(1)
+    page = text(doctor.get("/fhir/tokens/"))
+    assert "<td>Ward EHR</td>" in page and "<td>Lab system</td>" in page
+    assert ward not in page and lab not in page  # shown once only
+    handle = next(t.handle for t in app.extensions["fhir_tokens"].of(people.doctor.address) if t.name == "Ward EHR")
+    assert User(app, people.colleague).post(f"/fhir/tokens/{handle}/revoke", {}, follow_redirects=True).status_code == 200
+    assert found(Observation.where(struct={"patient": chart.address}), ehr(ward).server)  # not the colleague's to end
+
+    for _ in range(2):  # a double click: the second is told the token had already ended
+        answer = text(doctor.post(f"/fhir/tokens/{handle}/revoke", {}, follow_redirects=True))
+    assert "already ended" in answer and "<td>Ward EHR</td>" not in answer and "<td>Lab system</td>" in answer
+    with pytest.raises(FHIRUnauthorizedException):
+        found(Observation.where(struct={"patient": chart.address}), ehr(ward).server)
+    assert found(Observation.where(struct={"patient": chart.address}), ehr(lab).server)
