@@ -10,6 +10,7 @@ API callers (yet).
 Every error is an OperationOutcome.
 """
 
+import base64
 import hashlib
 import re
 import secrets
@@ -37,7 +38,7 @@ csrf.exempt(bp)
 
 FHIR_JSON = "application/fhir+json"
 MAX_TOKEN_HOURS = 8
-READABLE_TYPES = ("Patient", *fhir_search.RECORD_TYPES)
+READABLE_TYPES = ("Patient", "Binary", *fhir_search.RECORD_TYPES)
 SCOPE = re.compile(r"user/(\*|[A-Za-z]+)\.read")
 
 
@@ -190,7 +191,8 @@ def metadata():
     search = [{"name": "patient", "type": "reference"}, {"name": "category", "type": "token"},
               {"name": "code", "type": "token"}, {"name": "date", "type": "date"},
               {"name": "_count", "type": "number"}, {"name": "_offset", "type": "number"}]
-    resources = [{"type": "Patient", "interaction": [{"code": "read"}]}] + [
+    resources = [{"type": "Patient", "interaction": [{"code": "read"}]},
+                 {"type": "Binary", "interaction": [{"code": "read"}]}] + [
         {"type": kind, "interaction": [{"code": "read"}, {"code": "search-type"}], "searchParam": search}
         for kind in fhir_search.RECORD_TYPES]
     return _fhir({
@@ -218,6 +220,23 @@ def patient(patient):
     return _fhir(profile.resource())
 
 
+@bp.get("/Binary/<resource_id>")
+def binary(resource_id):
+    """A document's file, named by its DocumentReference's attachment url: as a Binary resource
+    when FHIR JSON is asked for, else (`*/*` too) the file itself with its content type, as FHIR
+    says. Its read is logged on chain like the document's."""
+    _allow("Binary")
+    opened = fhir_search.find_record(backend.get_carechain(), g.token.account, "DocumentReference", resource_id)
+    if opened is None or not opened.record.attachment:
+        raise ApiError(404, "not-found", f"no current document {resource_id} with a file")
+    record = opened.record
+    if request.accept_mimetypes.best_match([record.content_type, FHIR_JSON, "application/json"]) in (
+            FHIR_JSON, "application/json"):
+        return _fhir({"resourceType": "Binary", "id": resource_id, "contentType": record.content_type,
+                      "data": base64.b64encode(record.attachment).decode()})
+    return current_app.response_class(record.attachment, mimetype=record.content_type)
+
+
 @bp.get("/<resource_type>/<resource_id>")
 def read(resource_type, resource_id):
     _allow(resource_type)
@@ -232,6 +251,8 @@ def search(resource_type):
     _allow(resource_type)
     if resource_type == "Patient":
         raise ApiError(400, "not-supported", "patients are read by id (Patient/<address>), not searched")
+    if resource_type == "Binary":
+        raise ApiError(400, "not-supported", "files are read by id, the url of their DocumentReference's attachment")
     query = fhir_search.Search.parse(resource_type, list(request.args.items(multi=True)))
     total, page = fhir_search.search(backend.get_carechain(), g.token.account, query)
     base = url_for("fhir.metadata", _external=True).removesuffix("/metadata")

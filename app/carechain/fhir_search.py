@@ -157,8 +157,14 @@ def find_record(carechain, reader: LocalAccount, resource_type: str, text: str) 
 
 
 def as_resource(opened: OpenedRecord) -> dict:
-    """The record's FHIR resource with its API id."""
-    return {**opened.record.resource, "id": resource_id(opened.entry)}
+    """The record's FHIR resource with its API id; a document's attachment names the Binary that
+    serves its file (same id)."""
+    resource = {**opened.record.resource, "id": resource_id(opened.entry)}
+    if opened.record.attachment:
+        (content, *rest) = resource["content"]
+        attachment = {**content["attachment"], "url": f"Binary/{resource['id']}"}
+        resource["content"] = [{**content, "attachment": attachment}, *rest]
+    return resource
 
 
 def _category(code: str) -> Category:

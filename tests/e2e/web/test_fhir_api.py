@@ -3,6 +3,7 @@ app served by waitress, with a token a logged-in doctor created on the token pag
 searches return exactly what the doctor may read, verified, each read logged on chain; every
 refusal is an OperationOutcome."""
 
+import base64
 import re
 from datetime import datetime, timezone
 from itertools import islice
@@ -10,8 +11,10 @@ from itertools import islice
 import pytest
 from eth_account import Account
 from fhirclient import client
+from fhirclient.models.binary import Binary
 from fhirclient.models.capabilitystatement import CapabilityStatement
 from fhirclient.models.condition import Condition
+from fhirclient.models.documentreference import DocumentReference
 from fhirclient.models.medicationrequest import MedicationRequest
 from fhirclient.models.observation import Observation
 from fhirclient.models.patient import Patient
@@ -19,7 +22,7 @@ from fhirclient.server import FHIRNotFoundException, FHIRPermissionDeniedExcepti
 
 from app import create_app
 from app.carechain.profiles import profile_of
-from app.carechain.records import condition, prescription
+from app.carechain.records import Category, condition, document, prescription
 from app.carechain.vitals import vital_sign
 from scripts.serve import serve
 from tests.e2e.helpers import User, days_from_now, text
@@ -241,3 +244,29 @@ def test_the_token_page_lists_live_tokens_and_a_revoked_one_is_refused_at_once(a
     with pytest.raises(FHIRUnauthorizedException):
         found(Observation.where(struct={"patient": chart.address}), ehr(ward).server)
     assert found(Observation.where(struct={"patient": chart.address}), ehr(lab).server)
+
+
+def test_a_documents_file_is_served_as_the_binary_its_attachment_names(app, people, carechain):
+    patient = Account.create()
+    carechain.fund(people.admin, patient.address, 1)
+    carechain.register_patient(patient)
+    letter = b"Discharge letter\n\nDischarged in good health.\n"
+    carechain.add_record(patient, patient.address, document(patient.address, "Discharge letter", letter, "text/plain"))
+    carechain.grant(patient, people.doctor.address, [Category.DOCUMENTS], False, days_from_now(carechain, 3))
+    token = token_of(app, people.doctor, "user/DocumentReference.read user/Binary.read")
+    server = ehr(token).server
+    (reference,) = found(DocumentReference.where(struct={"patient": patient.address}), server)
+    url = reference.content[0].attachment.url
+    assert url == f"Binary/{reference.id}"
+
+    reads = sum(event.kind == "read" for event in carechain.audit_trail(patient.address))
+    binary = Binary.read_from(url, server)  # fhirclient asks for FHIR JSON: the Binary resource
+    assert binary.contentType == "text/plain" and base64.b64decode(binary.data) == letter
+    raw = server.session.get(f"{BASE}/{url}", headers={"Accept": "*/*"})  # anyone else: the file itself
+    assert raw.content == letter and raw.headers["Content-Type"].startswith("text/plain")
+    assert sum(event.kind == "read" for event in carechain.audit_trail(patient.address)) == reads + 2  # logged
+
+    with pytest.raises(FHIRPermissionDeniedException):  # the scope must name Binary
+        Binary.read_from(url, ehr(token_of(app, people.doctor, "user/DocumentReference.read")).server)
+    with pytest.raises(FHIRNotFoundException):  # a record without a file has no Binary
+        Binary.read_from(f"Binary/{patient.address.lower()}-999", server)
