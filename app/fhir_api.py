@@ -191,7 +191,8 @@ def metadata():
     search = [{"name": "patient", "type": "reference"}, {"name": "category", "type": "token"},
               {"name": "code", "type": "token"}, {"name": "date", "type": "date"},
               {"name": "_count", "type": "number"}, {"name": "_offset", "type": "number"}]
-    resources = [{"type": "Patient", "interaction": [{"code": "read"}]},
+    resources = [{"type": "Patient", "interaction": [{"code": "read"}, {"code": "search-type"}], "searchParam": [
+                     {"name": "name", "type": "string"}, *search[-2:]]},
                  {"type": "Binary", "interaction": [{"code": "read"}]}] + [
         {"type": kind, "interaction": [{"code": "read"}, {"code": "search-type"}], "searchParam": search}
         for kind in fhir_search.RECORD_TYPES]
@@ -249,12 +250,16 @@ def read(resource_type, resource_id):
 @bp.get("/<resource_type>")
 def search(resource_type):
     _allow(resource_type)
-    if resource_type == "Patient":
-        raise ApiError(400, "not-supported", "patients are read by id (Patient/<address>), not searched")
     if resource_type == "Binary":
         raise ApiError(400, "not-supported", "files are read by id, the url of their DocumentReference's attachment")
-    query = fhir_search.Search.parse(resource_type, list(request.args.items(multi=True)))
-    total, page = fhir_search.search(backend.get_carechain(), g.token.account, query)
+    parameters = list(request.args.items(multi=True))
+    if resource_type == "Patient":
+        query = fhir_search.PatientSearch.parse(parameters)
+        total, resources = fhir_search.search_patients(backend.get_carechain(), g.token.account, query)
+    else:
+        query = fhir_search.Search.parse(resource_type, parameters)
+        total, page = fhir_search.search(backend.get_carechain(), g.token.account, query)
+        resources = [fhir_search.as_resource(record) for record in page]
     base = url_for("fhir.metadata", _external=True).removesuffix("/metadata")
     links = [{"relation": "self", "url": _page_url(resource_type, query, query.offset)}]
     if query.offset + query.count < total:
@@ -263,8 +268,8 @@ def search(resource_type):
         links.append({"relation": "previous",
                       "url": _page_url(resource_type, query, max(0, query.offset - query.count))})
     return _fhir({"resourceType": "Bundle", "type": "searchset", "total": total, "link": links, "entry": [
-        {"fullUrl": f"{base}/{resource_type}/{fhir_search.resource_id(record.entry)}",
-         "resource": fhir_search.as_resource(record), "search": {"mode": "match"}} for record in page]})
+        {"fullUrl": f"{base}/{resource_type}/{resource['id']}", "resource": resource, "search": {"mode": "match"}}
+        for resource in resources]})
 
 
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
@@ -282,7 +287,7 @@ def _allow(resource_type: str) -> None:
         raise ApiError(403, "forbidden", f"the token's scope does not cover reading {resource_type}")
 
 
-def _page_url(resource_type: str, query: fhir_search.Search, offset: int) -> str:
+def _page_url(resource_type: str, query: fhir_search.Search | fhir_search.PatientSearch, offset: int) -> str:
     parameters = list(query.asked) + ([("_offset", str(offset))] if offset else [])
     return url_for("fhir.search", resource_type=resource_type, _external=True) + "?" + urlencode(parameters)
 

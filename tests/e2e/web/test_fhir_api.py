@@ -270,3 +270,24 @@ def test_a_documents_file_is_served_as_the_binary_its_attachment_names(app, peop
         Binary.read_from(url, ehr(token_of(app, people.doctor, "user/DocumentReference.read")).server)
     with pytest.raises(FHIRNotFoundException):  # a record without a file has no Binary
         Binary.read_from(f"Binary/{patient.address.lower()}-999", server)
+
+
+def test_a_patient_search_finds_those_who_granted_the_caller_by_their_shared_profile(app, people, carechain,
+                                                                                       doctor, chart):
+    unnamed, revoked = Account.create(), Account.create()
+    for patient in (unnamed, revoked):
+        carechain.fund(people.admin, patient.address, 1)
+        carechain.register_patient(patient)
+        carechain.grant(patient, people.doctor.address, [Category.VITALS], False, days_from_now(carechain, 3))
+    carechain.write_profile(revoked, profile_of(revoked.address, "Grace", "Brewster", "1906-12-09", "female"))
+    carechain.revoke(revoked, people.doctor.address, rotate=False)
+
+    everyone = {patient.id: patient for patient in found(Patient.where(struct={}), doctor.server)}
+    assert everyone[chart.address].name[0].family == "Hopper"
+    assert everyone[unnamed.address].name is None and everyone[unnamed.address].birthDate is None  # shared nothing
+    assert revoked.address not in everyone  # a revoked grant shows nobody
+    graces = found(Patient.where(struct={"name": "grace"}), doctor.server)
+    assert [patient.id for patient in graces] == [chart.address]
+    assert len(found(Patient.where(struct={"_count": "1"}), doctor.server)) == len(everyone)  # paged by next links
+    outsider = ehr(token_of(app, people.outsider))
+    assert chart.address not in {patient.id for patient in found(Patient.where(struct={}), outsider.server)}
