@@ -1,12 +1,12 @@
 """The FHIR R4 REST API (read and search, JSON) under /fhir/r4/, for EHRs and other FHIR clients,
-and the page where a doctor or hospital creates the API's access tokens.
+and the page where a doctor, hospital or patient creates the API's access tokens.
 
-A caller reads exactly what its provider reads in the web app: each record's access is checked on
-chain, the record verified, and its read logged on chain, signed with the provider's own key. A
-token (SMART on FHIR style: `user/<Type>.read` scopes, at most 8 hours) is therefore bound to the
-provider's unlocked key, which the server keeps in memory for the token's lifetime only, like the
-keyring of logged-in users: a restart or its provider's revocation ends a token. Patients are not
-API callers (yet).
+A caller reads exactly what its token's holder reads in the web app: a provider what it was
+granted, each record's access checked on chain, the record verified, and its read logged on chain,
+signed with the provider's own key; a patient its own records. A token (SMART on FHIR style:
+`user/<Type>.read` or `patient/<Type>.read` scopes, at most 8 hours) is therefore bound to its
+holder's unlocked key, which the server keeps in memory for the token's lifetime only, like the
+keyring of logged-in users: a restart or its holder's revocation ends a token.
 Every error is an OperationOutcome.
 """
 
@@ -24,7 +24,7 @@ from flask import Blueprint, Flask, abort, current_app, flash, g, jsonify, redir
 from werkzeug.exceptions import HTTPException
 
 from app import backend, csrf
-from app.accounts import roles_required
+from app.accounts import role, roles_required
 from app.carechain import fhir_search
 from app.carechain.errors import AccessDenied, CareChainError, IntegrityError, InvalidInput, ServiceUnavailable
 from app.carechain.keystore import Busy
@@ -39,7 +39,7 @@ csrf.exempt(bp)
 FHIR_JSON = "application/fhir+json"
 MAX_TOKEN_HOURS = 8
 READABLE_TYPES = ("Patient", "Binary", *fhir_search.RECORD_TYPES)
-SCOPE = re.compile(r"user/(\*|[A-Za-z]+)\.read")
+SCOPE = re.compile(r"(?:user|patient)/(\*|[A-Za-z]+)\.read")
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,9 @@ class ApiToken:
     account: LocalAccount
     types: frozenset  # resource types it may read
     expires_at: float  # unix seconds
-    name: str  # what its provider calls it ("Ward EHR")
+    name: str  # what its holder calls it ("Ward EHR")
     created_at: float
+    role: str  # its holder's: "doctor", "hospital" or "patient", who reads only its own records
     handle: str  # names it on the token page, to revoke it: not the token, from which it cannot be derived
 
 
@@ -60,10 +61,11 @@ class ApiTokens:
         self._tokens: dict[bytes, ApiToken] = {}
         self._lock = threading.Lock()
 
-    def issue(self, account: LocalAccount, types: frozenset, seconds: int, name: str = "") -> tuple[str, ApiToken]:
+    def issue(self, account: LocalAccount, role: str, types: frozenset, seconds: int,
+              name: str = "") -> tuple[str, ApiToken]:
         token = secrets.token_urlsafe(32)
         now = time.time()
-        issued = ApiToken(account, types, now + seconds, name, now, secrets.token_hex(8))
+        issued = ApiToken(account, types, now + seconds, name, now, role, secrets.token_hex(8))
         with self._lock:
             self._forget_expired()
             self._tokens[_hash(token)] = issued
@@ -111,7 +113,8 @@ def scope_types(scope: str) -> frozenset:
     for part in scope.split():
         match = SCOPE.fullmatch(part)
         if not match or match.group(1) not in ("*", *READABLE_TYPES):
-            raise InvalidInput(f"{part!r} is not a read scope: use user/*.read or user/<Type>.read with a type of "
+            raise InvalidInput(f"{part!r} is not a read scope: use user/*.read or user/<Type>.read (patient/ alike) "
+                               f"with a type of "
                                f"{', '.join(READABLE_TYPES)}")
         types |= set(READABLE_TYPES) if match.group(1) == "*" else {match.group(1)}
     if not types:
@@ -119,12 +122,12 @@ def scope_types(scope: str) -> frozenset:
     return frozenset(types)
 
 
-# The token page: a logged-in doctor or hospital only.
+# The token page: a logged-in doctor, hospital or patient.
 
 @tokens_bp.before_request
-@roles_required("doctor", "hospital")
-def require_provider():
-    """Tokens read as a provider does."""
+@roles_required("doctor", "hospital", "patient")
+def require_reader():
+    """Tokens read as their holder does: a provider what it was granted, a patient its own records."""
 
 
 @tokens_bp.get("/")
@@ -141,7 +144,7 @@ def create():
         except InvalidInput as error:
             form.scope.errors.append(sentence(error))
         else:
-            token, issued = api_tokens().issue(g.user.account, types, int(form.hours.data) * 3600,
+            token, issued = api_tokens().issue(g.user.account, role(), types, int(form.hours.data) * 3600,
                                                (form.name.data or "").strip())
             return _tokens_page(ApiTokenForm(formdata=None), token=token, scope=" ".join(form.scope.data.split()),
                                 expires_at=int(issued.expires_at))
@@ -211,6 +214,10 @@ def patient(patient):
     _allow("Patient")
     carechain = backend.get_carechain()
     address = fhir_search.patient_of(patient)
+    if g.token.role == "patient":
+        if address != g.token.account.address:
+            raise AccessDenied("a patient's token reads that patient's own records only")
+        return _fhir(fhir_search.own_patient(carechain, g.token.account))
     profile = carechain.profile_seen_by(g.token.account, address)
     if profile is None:
         readable, _ = carechain.access_scope(address, g.token.account.address)
@@ -255,7 +262,8 @@ def search(resource_type):
     parameters = list(request.args.items(multi=True))
     if resource_type == "Patient":
         query = fhir_search.PatientSearch.parse(parameters)
-        total, resources = fhir_search.search_patients(backend.get_carechain(), g.token.account, query)
+        total, resources = fhir_search.search_patients(backend.get_carechain(), g.token.account, query,
+                                                       own=g.token.role == "patient")
     else:
         query = fhir_search.Search.parse(resource_type, parameters)
         total, page = fhir_search.search(backend.get_carechain(), g.token.account, query)

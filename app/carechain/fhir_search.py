@@ -168,19 +168,28 @@ class PatientSearch:
                    tuple((name, value) for name, value in parameters if name not in ("_offset", "_format")))
 
 
-def search_patients(carechain, reader: LocalAccount, query: PatientSearch) -> tuple[int, list[dict]]:
+def search_patients(carechain, reader: LocalAccount, query: PatientSearch, own: bool = False) -> tuple[int, list[dict]]:
     """How many patients match, and the page asked as Patient resources, by name then address: the
-    profile a patient shared with the caller, or only the address (the id) for one who shared none."""
-    now = carechain.now()
-    live = list(dict.fromkeys(access.patient for access in carechain.patients_of(reader.address)
-                              if access.grant.active(now)))
-    profiles = carechain.profiles_seen_by(reader, live)
-    found = [profiles[patient].resource() if patient in profiles else {"resourceType": "Patient", "id": patient}
-             for patient in live
-             if not query.words or (patient in profiles and all(w in profiles[patient].name.casefold()
-                                                                for w in query.words))]
-    found.sort(key=lambda resource: (patient_name(resource), resource["id"].lower()))
+    profile a patient shared with the caller, or only the address (the id) for one who shared none.
+    `own`: the caller is a patient, who finds only itself."""
+    if own:
+        found = [own_patient(carechain, reader)]
+    else:
+        now = carechain.now()
+        live = list(dict.fromkeys(access.patient for access in carechain.patients_of(reader.address)
+                                  if access.grant.active(now)))
+        profiles = carechain.profiles_seen_by(reader, live)
+        found = [profiles[patient].resource() if patient in profiles else {"resourceType": "Patient", "id": patient}
+                 for patient in live]
+    found = sorted((resource for resource in found if all(word in patient_name(resource) for word in query.words)),
+                   key=lambda resource: (patient_name(resource), resource["id"].lower()))
     return len(found), found[query.offset:query.offset + query.count]
+
+
+def own_patient(carechain, patient: LocalAccount) -> dict:
+    """A patient's own Patient resource: its profile, or only its address (the id) without one."""
+    profile = carechain.own_profile(patient)
+    return profile.resource() if profile else {"resourceType": "Patient", "id": patient.address}
 
 
 def patient_name(resource: dict) -> str:

@@ -195,7 +195,7 @@ def test_the_token_page_refuses_a_scope_that_is_not_read_only(app, people):
 @pytest.mark.parametrize("token", [None, "not-a-token", "expired"])
 def test_no_expired_or_unknown_token_gets_401_with_www_authenticate(app, people, chart, token):
     if token == "expired":
-        token, _ = app.extensions["fhir_tokens"].issue(people.doctor, frozenset({"Observation"}), -1)
+        token, _ = app.extensions["fhir_tokens"].issue(people.doctor, "doctor", frozenset({"Observation"}), -1)
     with pytest.raises(FHIRUnauthorizedException) as refused:
         found(Observation.where(struct={"patient": chart.address}), ehr(token).server)
     response = refused.value.response
@@ -291,3 +291,22 @@ def test_a_patient_search_finds_those_who_granted_the_caller_by_their_shared_pro
     assert len(found(Patient.where(struct={"_count": "1"}), doctor.server)) == len(everyone)  # paged by next links
     outsider = ehr(token_of(app, people.outsider))
     assert chart.address not in {patient.id for patient in found(Patient.where(struct={}), outsider.server)}
+
+
+def test_a_patients_token_reads_that_patients_own_records_and_nobody_elses(app, people, carechain, chart):
+    own = ehr(token_of(app, chart, "patient/*.read")).server
+    reads = sum(event.kind == "read" for event in carechain.audit_trail(chart.address))
+    pulses = found(Observation.where(struct={"patient": chart.address, "code": "http://loinc.org|8867-4"}), own)
+    assert [observation.valueQuantity.value for observation in pulses] == [63, 62, 61]
+    assert found(MedicationRequest.where(struct={"patient": chart.address}), own)  # all of them, not a grant's
+    assert Patient.read(chart.address, own).name[0].family == "Hopper"
+    assert [patient.id for patient in found(Patient.where(struct={}), own)] == [chart.address]
+    assert sum(event.kind == "read" for event in carechain.audit_trail(chart.address)) == reads  # not logged
+
+    other = Account.create()
+    carechain.fund(people.admin, other.address, 1)
+    carechain.register_patient(other)
+    with pytest.raises(FHIRPermissionDeniedException):
+        Patient.read(other.address, own)
+    with pytest.raises(FHIRPermissionDeniedException):
+        found(Observation.where(struct={"patient": other.address}), own)
