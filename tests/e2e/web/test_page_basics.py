@@ -59,7 +59,7 @@ def test_the_patients_menu_keeps_everyday_links_in_sight_and_the_rest_under_more
     everyday, more = header.split('<details class="more">')
     for link in ("Records", "Add a record", "Vitals", "Alerts", "Access", "Requests", "Audit trail"):
         assert f">{link}</a>" in everyday, link
-    for link in ("Devices", "Profile", "Key recovery", "Emergency"):
+    for link in ("Devices", "Profile", "Key recovery", "Emergency", "Apps (FHIR API)"):
         assert f">{link}</a>" in more and link not in everyday, link
 
 
