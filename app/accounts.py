@@ -81,12 +81,8 @@ def log_out() -> None:
 def role() -> str:
     """admin (the deployer), patient, doctor, hospital, or none (not registered yet); per request."""
     if "role" not in g:
-        is_admin, participant = get_carechain().standing(g.user.account.address)
-        if is_admin:
-            g.role = "admin"
-        else:
-            g.participant = participant
-            g.role = participant.role if participant else "none"
+        is_admin, role = get_carechain().standing(g.user.account.address)
+        g.role = "admin" if is_admin else role
     return g.role
 
 
