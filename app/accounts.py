@@ -83,14 +83,10 @@ def role() -> str:
     (not registered yet); per request."""
     if "role" not in g:
         carechain = get_carechain()
-        is_admin, participant = carechain.standing(g.user.account.address)
-        if is_admin:
-            g.role = "admin"
-        else:
-            g.participant = participant
-            g.role = participant.role if participant else "none"
-            if g.role == "none" and carechain.research.institution(g.user.account.address) is not None:
-                g.role = "researcher"
+        is_admin, role = carechain.standing(g.user.account.address)
+        g.role = "admin" if is_admin else role
+        if g.role == "none" and carechain.research.institution(g.user.account.address) is not None:
+            g.role = "researcher"
     return g.role
 
 

@@ -20,9 +20,12 @@ from app.carechain.logins import LoginNames
 
 def get_carechain() -> CareChain:
     """Connects and checks the deployment (chain id and contract code) on first use in a
-    request; a stopped chain raises ServiceUnavailable, which errors.py turns into a page."""
+    request; a stopped chain raises ServiceUnavailable, which errors.py turns into a page. The
+    handle catches the event index up once a request (`sync_once`): the menu's counts, the banners
+    and the page itself read the same catch-up."""
     if "carechain" not in g:
         g.carechain = CareChain.connect(current_app.config["CARECHAIN"])
+        g.carechain.sync_once = True
     return g.carechain
 
 

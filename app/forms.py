@@ -373,6 +373,8 @@ class ProfileForm(FlaskForm):
 
 class ApiTokenForm(FlaskForm):
     """An access token for the FHIR API (see fhir_api.py): what it may read, and for how long."""
+    name = StringField("Name", validators=[Optional(), Length(max=80)],
+                       description="What will use it (\"Ward EHR\"), so you know which token to revoke.")
     scope = StringField("Scope", default="user/*.read", validators=[DataRequired(), Length(max=400)],
                         description="SMART scopes, read only: user/*.read, or e.g. "
                                     "\"user/Patient.read user/Observation.read\".")

@@ -20,6 +20,7 @@ from app.carechain.summaries import ListedRecord, moment_of
 
 RECORD_TYPES = tuple(sorted(CATEGORY_OF))
 SEARCH_PARAMETERS = ("patient", "category", "code", "date", "_count", "_offset", "_format")
+PATIENT_PARAMETERS = ("name", "_count", "_offset", "_format")
 DEFAULT_COUNT, MAX_COUNT = 20, 100
 # FHIR category codes with a CareChain category of their own (Observation's vital-signs, laboratory).
 CATEGORY_CODES = {"vital-signs": Category.VITALS, "laboratory": Category.LABS}
@@ -145,6 +146,58 @@ def search(carechain, reader: LocalAccount, query: Search) -> tuple[int, list[Op
     return len(matching), matching[query.offset:query.offset + query.count]
 
 
+@dataclass(frozen=True)
+class PatientSearch:
+    """A search of the patients whose live grant covers the caller (its own or, for a doctor, its
+    hospital's); `words` keep those whose shared profile's name holds every one."""
+
+    words: tuple = ()
+    count: int = DEFAULT_COUNT
+    offset: int = 0
+    asked: tuple = field(default=(), compare=False)
+
+    @classmethod
+    def parse(cls, parameters: list[tuple[str, str]]) -> "PatientSearch":
+        values: dict[str, list[str]] = {}
+        for name, value in parameters:
+            if name not in PATIENT_PARAMETERS:
+                raise InvalidInput(f"unknown Patient search parameter {name!r}: use {', '.join(PATIENT_PARAMETERS[:-1])}")
+            values.setdefault(name, []).append(value)
+        return cls(tuple(word for value in values.get("name", []) for word in value.casefold().split()),
+                   _number(values, "_count", DEFAULT_COUNT, 1, MAX_COUNT), _number(values, "_offset", 0, 0, 10**9),
+                   tuple((name, value) for name, value in parameters if name not in ("_offset", "_format")))
+
+
+def search_patients(carechain, reader: LocalAccount, query: PatientSearch, own: bool = False) -> tuple[int, list[dict]]:
+    """How many patients match, and the page asked as Patient resources, by name then address: the
+    profile a patient shared with the caller, or only the address (the id) for one who shared none.
+    `own`: the caller is a patient, who finds only itself."""
+    if own:
+        found = [own_patient(carechain, reader)]
+    else:
+        now = carechain.now()
+        live = list(dict.fromkeys(access.patient for access in carechain.patients_of(reader.address)
+                                  if access.grant.active(now)))
+        profiles = carechain.profiles_seen_by(reader, live)
+        found = [profiles[patient].resource() if patient in profiles else {"resourceType": "Patient", "id": patient}
+                 for patient in live]
+    found = sorted((resource for resource in found if all(word in patient_name(resource) for word in query.words)),
+                   key=lambda resource: (patient_name(resource), resource["id"].lower()))
+    return len(found), found[query.offset:query.offset + query.count]
+
+
+def own_patient(carechain, patient: LocalAccount) -> dict:
+    """A patient's own Patient resource: its profile, or only its address (the id) without one."""
+    profile = carechain.own_profile(patient)
+    return profile.resource() if profile else {"resourceType": "Patient", "id": patient.address}
+
+
+def patient_name(resource: dict) -> str:
+    """How a Patient resource sorts: family then given names; "" for one without a name, first."""
+    name = (resource.get("name") or [{}])[0]
+    return " ".join([name.get("family", ""), *name.get("given", [])]).casefold()
+
+
 def find_record(carechain, reader: LocalAccount, resource_type: str, text: str) -> OpenedRecord | None:
     """The record of an API id, opened (the access checked on chain, verified, the read logged);
     None if the patient has no current record of that number and type."""
@@ -157,8 +210,14 @@ def find_record(carechain, reader: LocalAccount, resource_type: str, text: str) 
 
 
 def as_resource(opened: OpenedRecord) -> dict:
-    """The record's FHIR resource with its API id."""
-    return {**opened.record.resource, "id": resource_id(opened.entry)}
+    """The record's FHIR resource with its API id; a document's attachment names the Binary that
+    serves its file (same id)."""
+    resource = {**opened.record.resource, "id": resource_id(opened.entry)}
+    if opened.record.attachment:
+        (content, *rest) = resource["content"]
+        attachment = {**content["attachment"], "url": f"Binary/{resource['id']}"}
+        resource["content"] = [{**content, "attachment": attachment}, *rest]
+    return resource
 
 
 def _category(code: str) -> Category:

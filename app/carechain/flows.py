@@ -62,6 +62,9 @@ class CareChain(RegistryFlows, StorageFlows, VersionFlows, ReadingFlows, GrantFl
         self._public_keys: dict[str, bytes] = {}
         self._bundles: dict[bytes, tuple[str, dict]] = {}
         self._numbers: dict[tuple[str, bytes], Numbering] = {}
+        # Set by the web app on its per-request handle: one catch-up then serves the whole request.
+        self.sync_once = False
+        self._synced_after: int | None = None  # how many transactions this instance had sent at its last catch-up
 
     @classmethod
     def connect(cls, settings: Settings | None = None) -> "CareChain":
@@ -83,8 +86,13 @@ class CareChain(RegistryFlows, StorageFlows, VersionFlows, ReadingFlows, GrantFl
         return Research.of(self)
 
     def indexed(self) -> EventIndex:
-        """The event index, caught up with the chain (one batch request when nothing is new)."""
-        self.index.sync(self.chain)
+        """The event index, caught up with the chain (one batch request when nothing is new). With
+        `sync_once`, a catch-up serves every later call until this instance sends a transaction,
+        so a flow still reads the events of its own writes."""
+        sent = len(self.chain.receipts)
+        if not (self.sync_once and self._synced_after == sent):
+            self.index.sync(self.chain)
+            self._synced_after = sent
         return self.index
 
     def now(self) -> int:

@@ -270,6 +270,12 @@ class EventIndex:
             found.setdefault(bytes.fromhex(json.loads(details)["digest"]), []).append((actor, second))
         return found
 
+    def owner(self) -> str | None:
+        """The contract's owner (the consortium admin) as its ownership transfers left it."""
+        rows = self._query("SELECT details FROM events WHERE name = 'OwnershipTransferred' "
+                           "ORDER BY block DESC, log_index DESC LIMIT 1")
+        return json.loads(rows[0][0])["newOwner"] if rows else None
+
     def roles(self, addresses) -> dict[str, str]:
         """Roles of the registered accounts among `addresses`."""
         addresses = list(addresses)

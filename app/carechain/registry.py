@@ -38,12 +38,13 @@ class RegistryFlows:
         address = checksum(address)
         return Participant.of(address, self.chain.call("participantOf", address))
 
-    def standing(self, address: str) -> tuple[bool, Participant | None]:
+    def standing(self, address: str) -> tuple[bool, str]:
         """Whether `address` is the consortium admin (the contract's owner now: the role can be
-        handed on), and its participant entry; one batch request, as every page asks both."""
+        handed on), and its role ("none" if unregistered), as the caught-up event index holds them:
+        every page asks both, and its catch-up then serves the rest of the web request."""
         address = checksum(address)
-        owner, stored = self.chain.call_many([("owner", ()), ("participantOf", (address,))])
-        return owner == address, Participant.of(address, stored)
+        index = self.indexed()
+        return index.owner() == address, index.roles([address]).get(address, "none")
 
     def role_of(self, address: str) -> str:
         """An account's role ("none" if unregistered; "researcher" for a research institution, which

@@ -1,5 +1,5 @@
-"""What the browser tests do on pages: sign up a patient, log in, add a record, grant a doctor, take
-screenshots."""
+"""What the browser tests do on pages: open the header's "More" menu, sign up a patient, log in, add a
+record, grant a doctor, take screenshots."""
 
 from scripts.localchain import ROOT
 
@@ -10,6 +10,14 @@ SCREENSHOTS = ROOT / "reports" / "screenshots"
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+
+def click_in_more_menu(page, link: str) -> None:
+    """Clicks a link of the header's "More" menu, opening the menu first (as a person would)."""
+    more = page.locator("header nav details.more")
+    if not more.evaluate("details => details.open"):
+        more.locator("summary").click()
+    more.locator(".menu a", has_text=link).click()
 
 
 def log_in(page, address: str, password: str = PASSWORD) -> None:

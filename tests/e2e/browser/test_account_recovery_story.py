@@ -4,7 +4,7 @@ one doctor approves, the printed words complete the key, and the patient logs in
 password to its records, the recovery on its audit trail."""
 
 from app.carechain.keystore import Keystore
-from tests.e2e.browser.pages import add_pulse, log_in, screenshot, sign_up_patient
+from tests.e2e.browser.pages import add_pulse, click_in_more_menu, log_in, screenshot, sign_up_patient
 
 NEW_PASSWORD = "recovered-browser-password"
 
@@ -14,7 +14,7 @@ def test_a_patient_recovers_its_key_with_a_guardian_and_printed_words(open_brows
     address = sign_up_patient(patient)
     add_pulse(patient, "64")
 
-    patient.click("nav >> text=Key recovery")
+    click_in_more_menu(patient, "Key recovery")
     for guardian in (logins.doctor, logins.colleague):
         patient.check(f"input[name=providers][value='{guardian.address}']")
     patient.fill("#offline", "1")

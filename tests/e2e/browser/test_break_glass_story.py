@@ -6,7 +6,7 @@ audit trail's emergency lines."""
 import time
 
 from scripts import custodian
-from tests.e2e.browser.pages import log_in, screenshot, sign_up_patient
+from tests.e2e.browser.pages import click_in_more_menu, log_in, screenshot, sign_up_patient
 
 REASON = "Brought in unconscious after a fall; needs anaesthesia."
 
@@ -14,7 +14,7 @@ REASON = "Brought in unconscious after a fall; needs anaesthesia."
 def test_an_er_doctor_breaks_the_glass_and_the_patient_sees_it(open_browser, logins, stack, carechain):
     patient = open_browser()
     address = sign_up_patient(patient)
-    patient.click("nav >> text=Emergency")
+    click_in_more_menu(patient, "Emergency")
     patient.click("button:has-text('Build from my records')")
     patient.fill("#allergies", "Penicillin (anaphylaxis)")
     patient.select_option("#blood_type", "O-")

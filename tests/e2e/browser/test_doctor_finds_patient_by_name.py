@@ -7,7 +7,7 @@ import struct
 import zlib
 from datetime import date, timedelta
 
-from tests.e2e.browser.pages import grant_doctor, log_in, screenshot, sign_up_patient
+from tests.e2e.browser.pages import click_in_more_menu, grant_doctor, log_in, screenshot, sign_up_patient
 
 
 def png(size: int = 48) -> bytes:
@@ -30,7 +30,7 @@ def test_a_doctor_finds_a_patient_by_name(open_browser, logins):
 
     patient = open_browser()
     address = sign_up_patient(patient)
-    patient.click("nav >> text=Profile")
+    click_in_more_menu(patient, "Profile")
     patient.wait_for_selector("text=You have no profile yet")
     patient.fill("#given", "Ada")
     patient.fill("#family", family)

@@ -9,7 +9,7 @@ import threading
 from app.carechain.keystore import Keystore
 from app.carechain.records import Category, Record, fhir_datetime, patient_reference
 from app.carechain.steward import Steward
-from tests.e2e.browser.pages import PASSWORD, log_in, screenshot
+from tests.e2e.browser.pages import PASSWORD, click_in_more_menu, log_in, screenshot
 
 
 def test_a_patient_opts_in_and_sees_the_query_a_researcher_asked(open_browser, carechain, people, patient,
@@ -28,7 +28,7 @@ def test_a_patient_opts_in_and_sees_the_query_a_researcher_asked(open_browser, c
     me = open_browser()
     log_in(me, patient.address)
     me.wait_for_selector("h1:has-text('My records')")
-    me.click("nav >> text=Research")
+    click_in_more_menu(me, "Research")
     me.check(f"input[name=datasets][value='{int(Category.CONDITIONS)}']")
     me.click("button:has-text('Opt in')")
     me.wait_for_selector("text=Your de-identified data is shared for research.")

@@ -13,7 +13,7 @@ from eth_account.messages import encode_defunct
 from app.carechain.devices import DeviceCredential, device_account, secret_bytes
 from app.carechain.keystore import Keystore
 from app.carechain.records import Category
-from tests.e2e.browser.pages import PASSWORD, log_in, screenshot
+from tests.e2e.browser.pages import PASSWORD, click_in_more_menu, log_in, screenshot
 from tests.e2e.helpers import days_from_now
 from tests.e2e.library.test_ingestion import complete_set
 
@@ -33,7 +33,7 @@ def test_pair_stream_alert_acknowledge_and_chart(open_browser, logins, carechain
 
     patient = open_browser()
     log_in(patient, account.address)
-    patient.click("nav >> text=Devices")
+    click_in_more_menu(patient, "Devices")
     patient.fill("#label", "Bedside hub")
     patient.click("button:has-text('Pair the device')")
     patient.wait_for_selector("text=shown this once")

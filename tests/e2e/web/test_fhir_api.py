@@ -3,6 +3,7 @@ app served by waitress, with a token a logged-in doctor created on the token pag
 searches return exactly what the doctor may read, verified, each read logged on chain; every
 refusal is an OperationOutcome."""
 
+import base64
 import re
 from datetime import datetime, timezone
 from itertools import islice
@@ -10,8 +11,10 @@ from itertools import islice
 import pytest
 from eth_account import Account
 from fhirclient import client
+from fhirclient.models.binary import Binary
 from fhirclient.models.capabilitystatement import CapabilityStatement
 from fhirclient.models.condition import Condition
+from fhirclient.models.documentreference import DocumentReference
 from fhirclient.models.medicationrequest import MedicationRequest
 from fhirclient.models.observation import Observation
 from fhirclient.models.patient import Patient
@@ -19,7 +22,7 @@ from fhirclient.server import FHIRNotFoundException, FHIRPermissionDeniedExcepti
 
 from app import create_app
 from app.carechain.profiles import profile_of
-from app.carechain.records import condition, prescription
+from app.carechain.records import Category, condition, document, prescription
 from app.carechain.vitals import vital_sign
 from scripts.serve import serve
 from tests.e2e.helpers import User, days_from_now, text
@@ -192,7 +195,7 @@ def test_the_token_page_refuses_a_scope_that_is_not_read_only(app, people):
 @pytest.mark.parametrize("token", [None, "not-a-token", "expired"])
 def test_no_expired_or_unknown_token_gets_401_with_www_authenticate(app, people, chart, token):
     if token == "expired":
-        token, _ = app.extensions["fhir_tokens"].issue(people.doctor, frozenset({"Observation"}), -1)
+        token, _ = app.extensions["fhir_tokens"].issue(people.doctor, "doctor", frozenset({"Observation"}), -1)
     with pytest.raises(FHIRUnauthorizedException) as refused:
         found(Observation.where(struct={"patient": chart.address}), ehr(token).server)
     response = refused.value.response
@@ -220,3 +223,90 @@ def test_unknown_ids_types_and_writes_get_an_operation_outcome(doctor, chart):
     assert session.get(f"{BASE}/Medication?patient={chart.address}").status_code == 404
     written = session.post(f"{BASE}/Observation", json={"resourceType": "Observation"})
     assert written.status_code == 405 and written.json()["resourceType"] == "OperationOutcome"
+
+
+def test_the_token_page_lists_live_tokens_and_a_revoked_one_is_refused_at_once(app, people, chart):
+    doctor = User(app, people.doctor)
+    ward = TOKEN.search(text(doctor.post("/fhir/tokens/", {"name": "Ward EHR", "scope": "user/Observation.read",
+                                                            "hours": "4"}))).group(1)
+    lab = TOKEN.search(text(doctor.post("/fhir/tokens/", {"name": "Lab system", "scope": "user/*.read",
+                                                           "hours": "1"}))).group(1)
+    page = text(doctor.get("/fhir/tokens/"))
+    assert "<td>Ward EHR</td>" in page and "<td>Lab system</td>" in page
+    assert ward not in page and lab not in page  # shown once only
+    handle = next(t.handle for t in app.extensions["fhir_tokens"].of(people.doctor.address) if t.name == "Ward EHR")
+    assert User(app, people.colleague).post(f"/fhir/tokens/{handle}/revoke", {}, follow_redirects=True).status_code == 200
+    assert found(Observation.where(struct={"patient": chart.address}), ehr(ward).server)  # not the colleague's to end
+
+    for _ in range(2):  # a double click: the second is told the token had already ended
+        answer = text(doctor.post(f"/fhir/tokens/{handle}/revoke", {}, follow_redirects=True))
+    assert "already ended" in answer and "<td>Ward EHR</td>" not in answer and "<td>Lab system</td>" in answer
+    with pytest.raises(FHIRUnauthorizedException):
+        found(Observation.where(struct={"patient": chart.address}), ehr(ward).server)
+    assert found(Observation.where(struct={"patient": chart.address}), ehr(lab).server)
+
+
+def test_a_documents_file_is_served_as_the_binary_its_attachment_names(app, people, carechain):
+    patient = Account.create()
+    carechain.fund(people.admin, patient.address, 1)
+    carechain.register_patient(patient)
+    letter = b"Discharge letter\n\nDischarged in good health.\n"
+    carechain.add_record(patient, patient.address, document(patient.address, "Discharge letter", letter, "text/plain"))
+    carechain.grant(patient, people.doctor.address, [Category.DOCUMENTS], False, days_from_now(carechain, 3))
+    token = token_of(app, people.doctor, "user/DocumentReference.read user/Binary.read")
+    server = ehr(token).server
+    (reference,) = found(DocumentReference.where(struct={"patient": patient.address}), server)
+    url = reference.content[0].attachment.url
+    assert url == f"Binary/{reference.id}"
+
+    reads = sum(event.kind == "read" for event in carechain.audit_trail(patient.address))
+    binary = Binary.read_from(url, server)  # fhirclient asks for FHIR JSON: the Binary resource
+    assert binary.contentType == "text/plain" and base64.b64decode(binary.data) == letter
+    raw = server.session.get(f"{BASE}/{url}", headers={"Accept": "*/*"})  # anyone else: the file itself
+    assert raw.content == letter and raw.headers["Content-Type"].startswith("text/plain")
+    assert sum(event.kind == "read" for event in carechain.audit_trail(patient.address)) == reads + 2  # logged
+
+    with pytest.raises(FHIRPermissionDeniedException):  # the scope must name Binary
+        Binary.read_from(url, ehr(token_of(app, people.doctor, "user/DocumentReference.read")).server)
+    with pytest.raises(FHIRNotFoundException):  # a record without a file has no Binary
+        Binary.read_from(f"Binary/{patient.address.lower()}-999", server)
+
+
+def test_a_patient_search_finds_those_who_granted_the_caller_by_their_shared_profile(app, people, carechain,
+                                                                                       doctor, chart):
+    unnamed, revoked = Account.create(), Account.create()
+    for patient in (unnamed, revoked):
+        carechain.fund(people.admin, patient.address, 1)
+        carechain.register_patient(patient)
+        carechain.grant(patient, people.doctor.address, [Category.VITALS], False, days_from_now(carechain, 3))
+    carechain.write_profile(revoked, profile_of(revoked.address, "Grace", "Brewster", "1906-12-09", "female"))
+    carechain.revoke(revoked, people.doctor.address, rotate=False)
+
+    everyone = {patient.id: patient for patient in found(Patient.where(struct={}), doctor.server)}
+    assert everyone[chart.address].name[0].family == "Hopper"
+    assert everyone[unnamed.address].name is None and everyone[unnamed.address].birthDate is None  # shared nothing
+    assert revoked.address not in everyone  # a revoked grant shows nobody
+    graces = found(Patient.where(struct={"name": "grace"}), doctor.server)
+    assert [patient.id for patient in graces] == [chart.address]
+    assert len(found(Patient.where(struct={"_count": "1"}), doctor.server)) == len(everyone)  # paged by next links
+    outsider = ehr(token_of(app, people.outsider))
+    assert chart.address not in {patient.id for patient in found(Patient.where(struct={}), outsider.server)}
+
+
+def test_a_patients_token_reads_that_patients_own_records_and_nobody_elses(app, people, carechain, chart):
+    own = ehr(token_of(app, chart, "patient/*.read")).server
+    reads = sum(event.kind == "read" for event in carechain.audit_trail(chart.address))
+    pulses = found(Observation.where(struct={"patient": chart.address, "code": "http://loinc.org|8867-4"}), own)
+    assert [observation.valueQuantity.value for observation in pulses] == [63, 62, 61]
+    assert found(MedicationRequest.where(struct={"patient": chart.address}), own)  # all of them, not a grant's
+    assert Patient.read(chart.address, own).name[0].family == "Hopper"
+    assert [patient.id for patient in found(Patient.where(struct={}), own)] == [chart.address]
+    assert sum(event.kind == "read" for event in carechain.audit_trail(chart.address)) == reads  # not logged
+
+    other = Account.create()
+    carechain.fund(people.admin, other.address, 1)
+    carechain.register_patient(other)
+    with pytest.raises(FHIRPermissionDeniedException):
+        Patient.read(other.address, own)
+    with pytest.raises(FHIRPermissionDeniedException):
+        found(Observation.where(struct={"patient": other.address}), own)

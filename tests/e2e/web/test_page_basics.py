@@ -52,3 +52,24 @@ def test_the_record_badges_need_no_symbol_font(as_user, patient, carechain):
     me = as_user(patient)
     for url in ("/patient/", f"/patient/records/{entry.digest.hex()}"):
         assert not glyphs_needing_a_symbol_font(text(me.get(url))), url
+
+
+def test_the_patients_menu_keeps_everyday_links_in_sight_and_the_rest_under_more(as_user, patient):
+    header = text(as_user(patient).get("/patient/")).split("</header>")[0]
+    everyday, more = header.split('<details class="more">')
+    for link in ("Records", "Add a record", "Vitals", "Alerts", "Access", "Requests", "Audit trail"):
+        assert f">{link}</a>" in everyday, link
+    for link in ("Devices", "Profile", "Key recovery", "Emergency", "Apps (FHIR API)"):
+        assert f">{link}</a>" in more and link not in everyday, link
+
+
+def test_a_count_or_the_current_page_inside_more_shows_on_its_summary(app):
+    with app.test_request_context("/patient/profile/"):
+        more_menu = app.jinja_env.get_template("_macros.html").module.more_menu
+        counted = str(more_menu([("Devices", "/patient/devices/", 2), ("Profile", "/patient/profile/", None)]))
+        quiet = str(more_menu([("Devices", "/patient/devices/", None)]))
+    summary = counted.split("</summary>")[0]
+    assert 'class="alerting current"' in summary and 'aria-label="More: 2 waiting"' in summary
+    assert '<span class="count">2</span>' in summary
+    assert '<a href="/patient/profile/" aria-current="page">Profile</a>' in counted
+    assert "<summary>More</summary>" in quiet
