@@ -82,11 +82,8 @@ def role() -> str:
     """admin (the deployer), patient, doctor, hospital, researcher (a research institution), or none
     (not registered yet); per request."""
     if "role" not in g:
-        carechain = get_carechain()
-        is_admin, role = carechain.standing(g.user.account.address)
+        is_admin, role = get_carechain().standing(g.user.account.address)
         g.role = "admin" if is_admin else role
-        if g.role == "none" and carechain.research.institution(g.user.account.address) is not None:
-            g.role = "researcher"
     return g.role
 
 

@@ -40,11 +40,11 @@ class RegistryFlows:
 
     def standing(self, address: str) -> tuple[bool, str]:
         """Whether `address` is the consortium admin (the contract's owner now: the role can be
-        handed on), and its role ("none" if unregistered), as the caught-up event index holds them:
+        handed on), and its role (as `role_of` names it), as the caught-up event index holds them:
         every page asks both, and its catch-up then serves the rest of the web request."""
         address = checksum(address)
         index = self.indexed()
-        return index.owner() == address, index.roles([address]).get(address, "none")
+        return index.owner() == address, self._or_researcher(address, index.roles([address]).get(address, "none"))
 
     def role_of(self, address: str) -> str:
         """An account's role ("none" if unregistered; "researcher" for a research institution, which
@@ -55,9 +55,11 @@ class RegistryFlows:
         if role is None:
             participant = self.participant(address)
             role = participant.role if participant else "none"
-        if role == "none" and self.research.institution(address) is not None:
-            role = "researcher"
-        return role
+        return self._or_researcher(address, role)
+
+    def _or_researcher(self, address: str, role: str) -> str:
+        """Research institutions are registered in Research, not CareChain's registry."""
+        return "researcher" if role == "none" and self.research.institution(address) is not None else role
 
     def public_key(self, address: str) -> bytes:
         """A participant's registered encryption key, from its registration event (keys never
