@@ -21,11 +21,11 @@ from app.carechain.logins import LoginNames
 def get_carechain() -> CareChain:
     """Connects and checks the deployment (chain id and contract code) on first use in a
     request; a stopped chain raises ServiceUnavailable, which errors.py turns into a page. The
-    handle catches the event index up once a request (`sync_once`): the menu's counts, the banners
-    and the page itself read the same catch-up."""
+    handle catches the event index up and reads the chain's clock once a request
+    (`once_per_request`): the menu's counts, the banners and the page itself share them."""
     if "carechain" not in g:
         g.carechain = CareChain.connect(current_app.config["CARECHAIN"])
-        g.carechain.sync_once = True
+        g.carechain.once_per_request = True
     return g.carechain
 
 

@@ -8,6 +8,7 @@ address, the ABI and the hash of the runtime code; `Chain` refuses a chain on wh
 
 import json
 import logging
+import threading
 import time
 from pathlib import Path
 
@@ -104,34 +105,15 @@ EXPLANATIONS = {
 
 class Chain:
     def __init__(self, rpc_url: str, manifest_path: Path, timeout: float = 30, contract: str = "CareChain"):
-        try:
-            manifest = json.loads(Path(manifest_path).read_text())
-        except FileNotFoundError:
-            raise ServiceUnavailable(f"no deployment manifest at {manifest_path}: deploy the contracts first") from None
-        deployment = manifest["contracts"].get(contract)
-        if deployment is None:
-            raise ServiceUnavailable(f"the deployment manifest at {manifest_path} has no {contract} contract: "
-                                     "deploy the contracts again (make run does so when the contracts changed)")
+        connection = _Connection.of(rpc_url, Path(manifest_path), timeout, contract)
         self.rpc_url = rpc_url
-        self.chain_id = int(manifest["chainId"])
-        self.deploy_block = int(deployment["deployBlock"])
-        self.code_hash = bytes.fromhex(deployment["runtimeCodeHash"].removeprefix("0x"))
-        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
-        # web3's validation middleware asks eth_chainId before every eth_call and eth_estimateGas
-        # (a round trip each): the chain id is checked by `check_deployment`, and transactions are
-        # signed with the manifest's. No ENS names are used either.
-        self.w3.middleware_onion.remove("validation")
-        self.w3.middleware_onion.remove("ens_name_to_address")
-        self.contract = self.w3.eth.contract(address=deployment["address"], abi=deployment["abi"])
+        self.chain_id = connection.chain_id
+        self.deploy_block = connection.deploy_block
+        self.code_hash = connection.code_hash
+        self.w3 = connection.w3
+        self.contract = connection.contract
+        self._errors = connection.errors
         self.receipts: list = []  # of the transactions this instance sent, for showing their outcome
-        self._errors = {
-            function_signature_to_4byte_selector(f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"): (
-                item["name"],
-                [i["type"] for i in item["inputs"]],
-            )
-            for item in deployment["abi"]
-            if item["type"] == "error"
-        }
 
     @property
     def address(self) -> str:
@@ -385,3 +367,56 @@ _GAS: dict[tuple, int] = {}
 # Per process: deployments checked in full, (URL, chain id, address, code hash, deployment block)
 # -> the hash of the deployment block then.
 _DEPLOYMENTS: dict[tuple, str] = {}
+
+
+class _Connection:
+    """What a `Chain` needs of its manifest and node that never changes while the manifest does
+    not: web3's contract object (building it from the ABI took most of a page's Python time) and
+    the error table. One per process and (URL, manifest, timeout, contract), shared by every
+    `Chain`: web3 keeps a session per thread and a batch per context, so threads may share it."""
+
+    _cache: dict[tuple, tuple[tuple, "_Connection"]] = {}  # key -> (the manifest's version, connection)
+    _guard = threading.Lock()
+
+    def __init__(self, rpc_url: str, manifest: dict, timeout: float, contract: str, manifest_path: Path):
+        deployment = manifest["contracts"].get(contract)
+        if deployment is None:
+            raise ServiceUnavailable(f"the deployment manifest at {manifest_path} has no {contract} contract: "
+                                     "deploy the contracts again (make run does so when the contracts changed)")
+        self.chain_id = int(manifest["chainId"])
+        self.deploy_block = int(deployment["deployBlock"])
+        self.code_hash = bytes.fromhex(deployment["runtimeCodeHash"].removeprefix("0x"))
+        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+        # web3's validation middleware asks eth_chainId before every eth_call and eth_estimateGas
+        # (a round trip each): the chain id is checked by `check_deployment`, and transactions are
+        # signed with the manifest's. No ENS names are used either.
+        self.w3.middleware_onion.remove("validation")
+        self.w3.middleware_onion.remove("ens_name_to_address")
+        self.contract = self.w3.eth.contract(address=deployment["address"], abi=deployment["abi"])
+        self.errors = {
+            function_signature_to_4byte_selector(f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"): (
+                item["name"],
+                [i["type"] for i in item["inputs"]],
+            )
+            for item in deployment["abi"]
+            if item["type"] == "error"
+        }
+
+    @classmethod
+    def of(cls, rpc_url: str, manifest_path: Path, timeout: float, contract: str) -> "_Connection":
+        try:
+            stat = manifest_path.stat()
+        except FileNotFoundError:
+            raise ServiceUnavailable(f"no deployment manifest at {manifest_path}: deploy the contracts first") from None
+        key = (rpc_url, str(manifest_path.resolve()), timeout, contract)
+        version = (stat.st_mtime_ns, stat.st_size)  # a redeployment rewrites the manifest
+        with cls._guard:
+            cached = cls._cache.get(key)
+            if cached is None or cached[0] != version:
+                try:
+                    manifest = json.loads(manifest_path.read_text())
+                except FileNotFoundError:
+                    raise ServiceUnavailable(f"no deployment manifest at {manifest_path}: "
+                                             "deploy the contracts first") from None
+                cached = cls._cache[key] = (version, cls(rpc_url, manifest, timeout, contract, manifest_path))
+            return cached[1]

@@ -62,9 +62,11 @@ class CareChain(RegistryFlows, StorageFlows, VersionFlows, ReadingFlows, GrantFl
         self._public_keys: dict[str, bytes] = {}
         self._bundles: dict[bytes, tuple[str, dict]] = {}
         self._numbers: dict[tuple[str, bytes], Numbering] = {}
-        # Set by the web app on its per-request handle: one catch-up then serves the whole request.
-        self.sync_once = False
+        # Set by the web app on its per-request handle: one catch-up of the event index and one
+        # look at the chain's clock then serve the whole request.
+        self.once_per_request = False
         self._synced_after: int | None = None  # how many transactions this instance had sent at its last catch-up
+        self._chain_time: tuple[int, int] | None = None  # (transactions sent then, the chain's latest time)
 
     @classmethod
     def connect(cls, settings: Settings | None = None) -> "CareChain":
@@ -87,15 +89,19 @@ class CareChain(RegistryFlows, StorageFlows, VersionFlows, ReadingFlows, GrantFl
 
     def indexed(self) -> EventIndex:
         """The event index, caught up with the chain (one batch request when nothing is new). With
-        `sync_once`, a catch-up serves every later call until this instance sends a transaction,
-        so a flow still reads the events of its own writes."""
+        `once_per_request`, a catch-up serves every later call until this instance sends a
+        transaction, so a flow still reads the events of its own writes."""
         sent = len(self.chain.receipts)
-        if not (self.sync_once and self._synced_after == sent):
+        if not (self.once_per_request and self._synced_after == sent):
             self.index.sync(self.chain)
             self._synced_after = sent
         return self.index
 
     def now(self) -> int:
         """The later of the wall clock and the chain's clock: Ganache only moves its clock when it
-        mines, and tests move it ahead on purpose."""
-        return max(int(time.time()), self.chain.latest_time())
+        mines, and tests move it ahead on purpose. With `once_per_request`, the chain's clock is
+        asked once until this instance sends a transaction (which mines a block)."""
+        sent = len(self.chain.receipts)
+        if not (self.once_per_request and self._chain_time and self._chain_time[0] == sent):
+            self._chain_time = (sent, self.chain.latest_time())
+        return max(int(time.time()), self._chain_time[1])
