@@ -151,11 +151,12 @@ class EndorsementFlows:
         return Policy(required, bool(distinct_hospitals))
 
     def policies(self) -> dict[Category, Policy]:
-        """Each category's endorsement policy, from one batch of calls."""
+        """Each category's endorsement policy, as the caught-up event index holds the admin's
+        settings (a category never set requires none)."""
         if not self._has_endorsements():
             return {category: Policy() for category in Category}
-        answers = self.chain.call_many([("endorsementPolicyOf", (int(category),)) for category in Category])
-        return {category: Policy(*policy) for category, policy in zip(Category, answers)}
+        set_ = self.indexed().endorsement_policies()
+        return {category: Policy(*set_[category]) if category in set_ else Policy() for category in Category}
 
     def _endorsing_problem(self, patient: str, provider: str, category: int) -> str:
         known = category in {int(member) for member in Category}

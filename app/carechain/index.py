@@ -270,6 +270,16 @@ class EventIndex:
             found.setdefault(bytes.fromhex(json.loads(details)["digest"]), []).append((actor, second))
         return found
 
+    def endorsement_policies(self) -> dict[int, tuple[int, bool]]:
+        """category -> (endorsements required, from distinct hospitals) as the admin last set them;
+        categories never set are left out."""
+        policies = {}
+        for (details,) in self._query("SELECT details FROM events WHERE name = 'EndorsementPolicySet' "
+                                      "ORDER BY block, log_index"):
+            policy = json.loads(details)
+            policies[policy["category"]] = (policy["required"], policy["distinctHospitals"])
+        return policies
+
     def owner(self) -> str | None:
         """The contract's owner (the consortium admin) as its ownership transfers left it."""
         rows = self._query("SELECT details FROM events WHERE name = 'OwnershipTransferred' "

@@ -40,6 +40,9 @@ def validation_of(carechain, entry):
 def test_endorsements_count_once_per_hospital_when_the_policy_says_so(carechain, people, result, labs_policy):
     assert labs_policy(2, True) == Policy(2, True)
     assert carechain.policies()[Category.LABS] == Policy(2, True)
+    # the pages' policies come from the event index: they agree with the contract's
+    assert carechain.policies() == {category: Policy(*carechain.chain.call("endorsementPolicyOf", category))
+                                    for category in Category}
     after = [carechain.endorse(provider, result.patient, result.digest)
              for provider in (people.colleague, people.hospital, people.outsider)]
     assert [(v.counted, v.required, v.validated) for v in after] == [(1, 2, False), (1, 2, False), (2, 2, True)]
