@@ -133,15 +133,17 @@ def contribution():
     current = contributions.current(g.user.account.address)
     if current and not form.is_submitted():
         form.datasets.data = [str(int(dataset)) for dataset in current.datasets]
-    shared, problem = None, None
+    shared, problem, new_records = None, None, 0
     if current:
+        new_records = contributions.records_since(current)
         try:
             shared = contributions.open(g.user.account, current)
         except IntegrityError as error:
             problem = str(error)
     named = carechain.research.steward()
     return render_template("research/contribution.html", form=form, current=current, shared=shared,
-                           problem=problem, steward=named[0] if named else None, withdraw=ActionForm(),
+                           problem=problem, new_records=new_records, steward=named[0] if named else None,
+                           withdraw=ActionForm(),
                            used=contributions.used_by(g.user.account.address), names=names(),
                            datasets=DATASETS), 400 if form.errors else 200
 

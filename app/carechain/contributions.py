@@ -45,6 +45,7 @@ class Contributor:
     digest: bytes
     steward: str  # the steward it was sealed for
     block: int
+    updated_at: int = 0  # when the patient last set it (known for the current one)
 
     def covers(self, dataset: Category, steward: str) -> bool:
         return dataset in self.datasets and self.steward == steward
@@ -113,11 +114,18 @@ class Contributions:
 
     def current(self, patient: str) -> Contributor | None:
         """The patient's contribution now (None: not contributing)."""
-        steward, categories, _, digest = self.research.chain.call("contributionOf", patient)
+        steward, categories, updated_at, digest = self.research.chain.call("contributionOf", patient)
         if bytes(digest) == NO_DIGEST:
             return None
         return Contributor(patient, tuple(categories_in(categories)), bytes(digest), steward,
-                           self.research.chain.latest_block())
+                           self.research.chain.latest_block(), updated_at)
+
+    def records_since(self, current: Contributor) -> int:
+        """How many records the patient gained in the contributed categories since the contribution
+        was last set (new records, not corrections or re-encryptions): what an update would add."""
+        history = self._history(current.patient)
+        set_in = history[-1].block if history else 0
+        return self.carechain.indexed().records_added_after(current.patient, set_in, current.datasets)
 
     def own(self, patient: LocalAccount) -> Contribution | None:
         """The patient's current contribution opened with the patient's key: what the steward sees."""

@@ -270,6 +270,16 @@ class EventIndex:
             found.setdefault(bytes.fromhex(json.loads(details)["digest"]), []).append((actor, second))
         return found
 
+    def records_added_after(self, patient: str, block: int, categories) -> int:
+        """How many records of the patient in `categories` were added after `block`: first versions
+        only, not corrections or re-encryptions."""
+        wanted = {int(category) for category in categories}
+        numbers = [added["number"] for added in (json.loads(details) for (details,) in self._query(
+            "SELECT details FROM events WHERE patient = ? AND name = 'RecordAdded' AND block > ?", patient, block))
+            if added["category"] in wanted]
+        return len(self._column(f"SELECT number FROM records WHERE patient = ? AND number = origin "
+                                f"AND number IN ({_marks(numbers)})", patient, *numbers))
+
     def endorsement_policies(self) -> dict[int, tuple[int, bool]]:
         """category -> (endorsements required, from distinct hospitals) as the admin last set them;
         categories never set are left out."""

@@ -15,7 +15,7 @@ from app.carechain.contributions import Contributions
 from app.carechain.records import Category, Record, fhir_datetime, patient_reference
 from app.carechain.research_stats import Query
 from app.carechain.steward import Steward
-from tests.e2e.helpers import text
+from tests.e2e.helpers import pulse, text
 
 
 def page(response) -> str:
@@ -176,3 +176,21 @@ def test_research_pages_are_for_their_roles(as_user, people, patient, institutio
                       (as_user(people.doctor), "/research/admin"), (as_user(institution), "/research/admin")):
         response = user.get(url, follow_redirects=True)
         assert "That page is not for your account." in page(response)
+
+
+def test_the_patient_is_told_when_new_records_would_change_the_contribution(carechain, as_user, patient):
+    carechain.add_record(patient, patient.address, coded_condition(patient, unique_code()))
+    me = as_user(patient)
+    me.post("/research/mine", {"datasets": [str(int(Category.CONDITIONS))]})
+    assert 'id="new-records"' not in page(me.get("/research/mine"))
+
+    later = unique_code()
+    carechain.add_record(patient, patient.address, coded_condition(patient, later))
+    carechain.add_record(patient, patient.address, pulse(patient, 70))  # Vitals: not contributed
+    shown = page(me.get("/research/mine"))
+    assert "1 record was added to these categories since: research counts it once you update." in " ".join(
+        shown.split())
+    assert later not in shown.split("Exactly what the steward sees")[1]
+
+    shown = page(me.post("/research/mine", {"datasets": [str(int(Category.CONDITIONS))]}, follow_redirects=True))
+    assert 'id="new-records"' not in shown and later in shown.split("Exactly what the steward sees")[1]
