@@ -30,7 +30,7 @@ from app.carechain.errors import CareChainError, IntegrityError, InvalidInput
 from app.carechain.model import NO_DIGEST
 from app.carechain.records import Category, categories_in, categories_mask
 from app.carechain.research import ANSWERED, NOBODY, ResearchQuery, canonical
-from app.carechain.research_stats import CODE, CODED, DATASETS, MEASURED, Contribution, age_band
+from app.carechain.research_stats import CODE, CODED, DATASETS, MEASURED, Contribution, age_band, dataset_of
 
 FORMAT = "carechain/research-contribution/1"
 CODED_FIELDS = ("code", "medicationCodeableConcept", "vaccineCode")  # where a coded record names what it is
@@ -258,16 +258,7 @@ def _tokens(concept) -> set[str]:
 
 
 def _datasets(datasets) -> tuple[Category, ...]:
-    chosen = set()
-    for dataset in datasets:
-        try:
-            category = Category(int(dataset))
-        except (ValueError, TypeError):
-            category = None
-        if category not in DATASETS:
-            raise InvalidInput("research datasets are " + ", ".join(d.label for d in DATASETS))
-        chosen.add(category)
-    return tuple(sorted(chosen))
+    return tuple(sorted({dataset_of(dataset) for dataset in datasets}))
 
 
 def _at(history: list[Contributor], block: int) -> Contributor | None:

@@ -22,7 +22,7 @@ from app.carechain.chain import Chain
 from app.carechain.errors import CareChainError, IntegrityError, InvalidInput
 from app.carechain.model import NO_DIGEST, checksum
 from app.carechain.records import Category
-from app.carechain.research_stats import DATASETS, Query
+from app.carechain.research_stats import DATASETS, Query, dataset_of
 
 MICRO = 1_000_000  # micro-epsilon per epsilon
 NOBODY = "0x" + "00" * 20
@@ -160,13 +160,13 @@ class Research:
             raise InvalidInput("a budget is an epsilon from 0 to 4000 with at most 6 decimals")
         if not 1 <= min_cohort <= 65535:
             raise InvalidInput("the minimum cohort is a number from 1 to 65535")
-        return self.chain.transact(admin, "setDatasetPolicy", _dataset(dataset), micro(budget), min_cohort)
+        return self.chain.transact(admin, "setDatasetPolicy", int(dataset_of(dataset)), micro(budget), min_cohort)
 
     def policy(self, dataset: Category) -> DatasetPolicy:
         return self.policies([dataset])[0]
 
     def policies(self, datasets=DATASETS) -> list[DatasetPolicy]:
-        states = self.chain.call_many([("datasetOf", (_dataset(dataset),)) for dataset in datasets])
+        states = self.chain.call_many([("datasetOf", (int(dataset_of(dataset)),)) for dataset in datasets])
         return [DatasetPolicy(Category(dataset), budget / MICRO, spent / MICRO, min_cohort)
                 for dataset, (budget, spent, min_cohort) in zip(datasets, states)]
 
@@ -192,7 +192,7 @@ class Research:
         now, their query and, if answered, their result."""
         filters = {"institution": checksum(institution)} if institution else {}
         if dataset is not None:
-            filters["dataset"] = _dataset(dataset)
+            filters["dataset"] = int(dataset_of(dataset))
         if ids is not None:
             filters["id"] = list(ids)
         events = self.chain.events("QuerySubmitted", **filters)
@@ -262,14 +262,3 @@ class InstitutionNames:
             names = jsonfile.read(self.path)
             names[checksum(address)] = name
             jsonfile.write(self.path, names)
-
-
-def _dataset(dataset) -> int:
-    try:
-        category = Category(int(dataset))
-    except (ValueError, TypeError):
-        category = None
-    if category not in DATASETS:
-        raise InvalidInput("the dataset must be one of " + ", ".join(d.label for d in DATASETS))
-    return int(category)
-

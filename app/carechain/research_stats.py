@@ -57,6 +57,17 @@ def age_band(birth_date: date | None, on: date) -> str:
     return "80+" if age >= 80 else f"{age // 10 * 10}-{age // 10 * 10 + 9}"
 
 
+def dataset_of(value) -> Category:
+    """The research dataset a value names (its category number); InvalidInput for anything else."""
+    try:
+        dataset = Category(int(value))
+    except (ValueError, TypeError):
+        dataset = None
+    if dataset not in DATASETS:
+        raise InvalidInput("the dataset must be one of " + ", ".join(d.label for d in DATASETS))
+    return dataset
+
+
 @dataclass(frozen=True)
 class Contribution:
     """One patient's de-identified data: an age band, a sex, and per dataset the codes held or the
@@ -116,12 +127,7 @@ class Query:
         known = {"dataset", "statistic", "epsilon", "code", "ageBands", "sex", "groupBy", "codes", "measure", "bounds"}
         if not isinstance(data, dict) or not set(data) <= known:
             raise InvalidInput(f"a query is an object with the keys {', '.join(sorted(known))}")
-        try:
-            dataset = Category(data.get("dataset"))
-        except ValueError:
-            dataset = None
-        if dataset not in DATASETS:
-            raise InvalidInput("the dataset must be one of " + ", ".join(d.label for d in DATASETS))
+        dataset = dataset_of(data.get("dataset") if isinstance(data.get("dataset"), int) else None)  # a JSON number
         epsilon = data.get("epsilon")
         if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not 0 < epsilon <= MAX_EPSILON:
             raise InvalidInput(f"epsilon must be a number above 0 and at most {MAX_EPSILON:g}")
