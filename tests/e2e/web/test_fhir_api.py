@@ -282,7 +282,10 @@ def test_a_patient_search_finds_those_who_granted_the_caller_by_their_shared_pro
     carechain.write_profile(revoked, profile_of(revoked.address, "Grace", "Brewster", "1906-12-09", "female"))
     carechain.revoke(revoked, people.doctor.address, rotate=False)
 
-    everyone = {patient.id: patient for patient in found(Patient.where(struct={}), doctor.server)}
+    listed = found(Patient.where(struct={}), doctor.server)
+    families = [patient.name[0].family.casefold() if patient.name else "" for patient in listed]
+    assert families == sorted(families)  # by family name, those who shared none first
+    everyone = {patient.id: patient for patient in listed}
     assert everyone[chart.address].name[0].family == "Hopper"
     assert everyone[unnamed.address].name is None and everyone[unnamed.address].birthDate is None  # shared nothing
     assert revoked.address not in everyone  # a revoked grant shows nobody
