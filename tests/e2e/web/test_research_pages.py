@@ -15,7 +15,7 @@ from app.carechain.contributions import Contributions
 from app.carechain.records import Category, Record, fhir_datetime, patient_reference
 from app.carechain.research_stats import Query
 from app.carechain.steward import Steward
-from tests.e2e.helpers import pulse, text
+from tests.e2e.helpers import days_from_now, pulse, text
 
 
 def page(response) -> str:
@@ -178,10 +178,13 @@ def test_research_pages_are_for_their_roles(as_user, people, patient, institutio
         assert "That page is not for your account." in page(response)
 
 
-def test_the_patient_is_told_when_new_records_would_change_the_contribution(carechain, as_user, patient):
+def test_the_patient_is_told_when_new_records_would_change_the_contribution(carechain, people, as_user, patient):
     carechain.add_record(patient, patient.address, coded_condition(patient, unique_code()))
     me = as_user(patient)
     me.post("/research/mine", {"datasets": [str(int(Category.CONDITIONS))]})
+    assert 'id="new-records"' not in page(me.get("/research/mine"))
+    carechain.grant(patient, people.doctor.address, [Category.CONDITIONS], False, days_from_now(carechain, 3))
+    assert carechain.revoke(patient, people.doctor.address).rotated  # a re-encryption is no new record
     assert 'id="new-records"' not in page(me.get("/research/mine"))
 
     later = unique_code()
