@@ -11,13 +11,11 @@ import {AccessGrants} from "./AccessGrants.sol";
  * doctor holding an unexpired write grant; a correction supersedes an entry, never overwrites it,
  * and the patient may flag an entry it contests as disputed. Reads are logged by the patient or by
  * a provider whose grant covers the record.
- * @dev Records are numbered per patient from 1 (0 means none). Two slots per record: number ->
- * digest for paging, digest -> entry for O(1) lookups and duplicate detection.
+ * @dev Records are numbered per patient from 1 (0 means none). One slot per record, digest ->
+ * entry, for O(1) lookups and duplicate detection; the numbers and the order of a patient's records
+ * are in the RecordAdded events, which the library's event index follows.
  */
 abstract contract RecordIndex is AccessGrants {
-    /// @notice The most entries {recordsPage} returns at once.
-    uint256 public constant MAX_PAGE_SIZE = 100;
-
     /// @notice How long after a grant's expiry its holder may still log a read made under it.
     uint256 public constant READ_LOG_GRACE = 1 hours;
 
@@ -30,7 +28,6 @@ abstract contract RecordIndex is AccessGrants {
         bool disputed; // set by the patient: it contests this entry
     }
 
-    mapping(address patient => mapping(uint256 number => bytes32 digest)) private _digests;
     mapping(address patient => mapping(bytes32 digest => Record)) private _records;
 
     /// @notice `author` indexed record `number` of `patient`.
@@ -225,30 +222,16 @@ abstract contract RecordIndex is AccessGrants {
     }
 
     /**
-     * @notice Returns up to `limit` (at most MAX_PAGE_SIZE) records of `patient` from number
-     * `first` on, oldest first; fewer at the end of the index.
+     * @notice Returns the entries of the records `digests` of `patient` (as {recordOf}, author
+     * zero: none), in the same order: one call to confirm a page of records the event index lists.
      * @param patient Any address.
-     * @param first The first record number, from 1.
-     * @param limit The page size wanted.
-     * @return digests The records' digests.
-     * @return records The records' entries (as {recordOf}), in the same order.
+     * @param digests Record digests.
      */
-    function recordsPage(address patient, uint256 first, uint256 limit)
-        external
-        view
-        returns (bytes32[] memory digests, Record[] memory records)
-    {
-        uint256 count = _participants[patient].recordCount;
-        if (first == 0) first = 1;
-        if (limit > MAX_PAGE_SIZE) limit = MAX_PAGE_SIZE;
-        uint256 size = first > count ? 0 : count - first + 1;
-        if (size > limit) size = limit;
-        digests = new bytes32[](size);
-        records = new Record[](size);
-        for (uint256 i = 0; i < size; ++i) {
-            bytes32 digest = _digests[patient][first + i];
-            digests[i] = digest;
-            records[i] = _records[patient][digest];
+    function recordsOf(address patient, bytes32[] calldata digests) external view returns (Record[] memory records) {
+        mapping(bytes32 digest => Record) storage entries = _records[patient];
+        records = new Record[](digests.length);
+        for (uint256 i = 0; i < digests.length; ++i) {
+            records[i] = entries[digests[i]];
         }
     }
 
@@ -268,7 +251,6 @@ abstract contract RecordIndex is AccessGrants {
         Record storage record = _records[patient][digest];
         if (record.author != address(0)) revert RecordIndexDuplicateRecord(patient, digest);
         number = ++_participants[patient].recordCount;
-        _digests[patient][number] = digest;
         // The slot was never written (every written entry has an author), so supersededBy and
         // disputed are already zero. Writing the fields, not a struct literal, stores once.
         record.author = msg.sender;

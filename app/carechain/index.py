@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS records (
     author TEXT NOT NULL, replaced_by INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (patient, digest));
 CREATE INDEX IF NOT EXISTS records_current ON records (patient, replaced_by, origin);
 CREATE INDEX IF NOT EXISTS records_by_origin ON records (patient, origin, number);
+CREATE INDEX IF NOT EXISTS records_by_number ON records (patient, number);
 CREATE TABLE IF NOT EXISTS profiles (patient TEXT PRIMARY KEY, digest BLOB NOT NULL);
 """
 # A record's versions: `number` is the chain's number of each entry; `origin` the number of the
@@ -350,6 +351,13 @@ class EventIndex:
         return {patient: bytes(digest) for patient, digest in self._query(
             f"SELECT patient, digest FROM profiles WHERE patient IN ({_marks(patients)}) AND digest != ?",
             *patients, bytes(32))}
+
+    def numbered(self, patient: str, first: int, last: int | None) -> list[tuple[bytes, Numbering]]:
+        """(digest, numbering) of the patient's entries numbered `first` to `last` (None: the
+        newest), in number order."""
+        return [(bytes(digest), Numbering(number, origin)) for digest, number, origin in self._query(
+            "SELECT digest, number, origin FROM records WHERE patient = ? AND number BETWEEN ? AND ? ORDER BY number",
+            patient, first, last if last is not None else 2**63 - 1)]
 
     def current_records(self, patient: str, limit: int, offset: int = 0) -> list[tuple[bytes, Numbering]]:
         """(digest, numbering) of the current version of `limit` of the patient's records after the

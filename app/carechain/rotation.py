@@ -119,7 +119,7 @@ class RotationFlows:
                    for category in pending.categories}
         rotated, skipped, written_before = [], [], []
         with self._storage_lock(patient.address):
-            for entry in self._records_through(patient.address, pending.through):
+            for entry in self.records(patient.address, 1, pending.through):
                 if not mask >> entry.category & 1:
                     continue
                 if entry.superseded_by:

@@ -18,6 +18,8 @@ from app.carechain.model import NO_DIGEST, ZERO_ADDRESS, Numbering, RecordEntry,
 from app.carechain.records import Category, Record
 from app.carechain.summaries import Summary, seal_summary
 
+CONFIRM_LIMIT = 100  # entries per recordsOf call: a call's calldata and Ganache's time stay small
+
 
 class StorageFlows:
     """Flows of `CareChain` (see flows.py), which provides chain, store, journal and quota."""
@@ -61,29 +63,29 @@ class StorageFlows:
         numbering = self.record_numbers(patient, [digest]).get(bytes(digest), Numbering(0, 0))
         return RecordEntry.of(patient, digest, numbering, stored)
 
-    def records(self, patient: str, first: int = 1, limit: int = 100) -> list[RecordEntry]:
-        """One page of a patient's index, every version of every record, oldest first (the chain's
-        numbers from 1, at most 100 a page), each with its record's first number from the index."""
+    def records(self, patient: str, first: int = 1, limit: int | None = None) -> list[RecordEntry]:
+        """The patient's index entries numbered from `first` on (`limit` of them, or all), every
+        version of every record, in the chain's order, confirmed (see `confirmed`)."""
         patient = checksum(patient)
-        digests, entries = self.chain.call("recordsPage", patient, first, limit)
-        numbers = self.record_numbers(patient, digests)
-        return [RecordEntry.of(patient, digest, numbers.get(bytes(digest), Numbering(number, number)), stored)
-                for number, (digest, stored) in enumerate(zip(digests, entries), start=max(first, 1))]
+        first = max(first, 1)
+        last = None if limit is None else first + limit - 1
+        return self.confirmed(patient, self.indexed().numbered(patient, first, last))
 
     def all_records(self, patient: str, current_only: bool = True) -> list[RecordEntry]:
-        found, first = [], 1
-        while page := self.records(patient, first, 100):
-            found += page
-            first += len(page)
+        found = self.records(patient)
         return [entry for entry in found if entry.superseded_by == 0] if current_only else found
 
-    def _records_through(self, patient: str, last: int) -> list[RecordEntry]:
-        """The patient's entries numbered 1 to `last`, superseded ones included."""
-        found, first = [], 1
-        while first <= last and (page := self.records(patient, first, min(100, last - first + 1))):
-            found += page
-            first += len(page)
-        return found
+    def confirmed(self, patient: str, listed: list[tuple[bytes, Numbering]]) -> list[RecordEntry]:
+        """The entries of `listed` ((digest, numbering) from the event index) that the chain holds,
+        as it holds them (author, time, superseded, disputed), in order: one batch request of a
+        `recordsOf` call per CONFIRM_LIMIT entries. The contract keeps each entry under its digest;
+        the numbers and the order are those of its RecordAdded events."""
+        patient = checksum(patient)
+        chunks = [listed[start:start + CONFIRM_LIMIT] for start in range(0, len(listed), CONFIRM_LIMIT)]
+        held = self.chain.call_many([("recordsOf", (patient, [digest for digest, _ in chunk])) for chunk in chunks])
+        return [RecordEntry.of(patient, digest, numbering, stored)
+                for chunk, entries in zip(chunks, held) for (digest, numbering), stored in zip(chunk, entries)
+                if stored[0] != ZERO_ADDRESS]
 
     def dispute(self, patient: LocalAccount, digest: bytes, disputed: bool = True) -> RecordEntry:
         """Flags one of the patient's own index entries as disputed (or withdraws the flag): the

@@ -6,12 +6,9 @@ number that supersedes the old one. The event index links the versions of each r
 index.py); the chain confirms, in one batch request, every entry a page shows.
 """
 
-import itertools
 from dataclasses import dataclass
 
 from app.carechain.model import RecordEntry, checksum
-
-PAGE_LIMIT = 100  # entries per recordsPage call (the contract's limit)
 
 
 @dataclass(frozen=True)
@@ -39,29 +36,16 @@ class VersionFlows:
         patient = checksum(patient)
         index = self.indexed()
         listed = index.current_records(patient, limit, offset)
-        entries = self._confirmed(patient, listed)
+        entries = self.confirmed(patient, listed)
         return CurrentRecords(entries, index.current_record_count(patient), len(listed) - len(entries))
 
     def record_history(self, patient: str, digest: bytes) -> list[RecordVersion]:
         """Every version of the record that `digest` is a version of, oldest first, each confirmed
         by the chain; empty if the patient has no such record."""
         patient = checksum(patient)
-        entries = self._confirmed(patient, self.indexed().versions(patient, digest))
+        entries = self.confirmed(patient, self.indexed().versions(patient, digest))
         reasons = self.journal.reasons(patient)
         return [_version(entry, reasons) for entry in entries]
-
-    def _confirmed(self, patient: str, listed: list) -> list[RecordEntry]:
-        """The entries of `listed` ((digest, numbering) from the index) that the chain holds under
-        the same number, as it holds them (author, time, superseded, disputed). One batch request
-        of a `recordsPage` call per run of consecutive numbers: a page of records added one after
-        another, or re-encrypted together, is one call (Ganache runs one call of 20 entries in
-        about half the time of 20 calls of one)."""
-        runs = _runs(sorted(numbering.number for _, numbering in listed))
-        pages = self.chain.call_many([("recordsPage", (patient, first, length)) for first, length in runs])
-        on_chain = {number: (bytes(digest), stored) for (first, _), (digests, entries) in zip(runs, pages)
-                    for number, digest, stored in zip(itertools.count(first), digests, entries)}
-        return [RecordEntry.of(patient, digest, numbering, on_chain[numbering.number][1])
-                for digest, numbering in listed if on_chain.get(numbering.number, (None,))[0] == bytes(digest)]
 
 
 def _version(entry: RecordEntry, reasons: dict[str, str]) -> RecordVersion:
@@ -72,14 +56,3 @@ def _version(entry: RecordEntry, reasons: dict[str, str]) -> RecordVersion:
         return RecordVersion(entry, "re-encrypted", reasons.get(entry.digest.hex()))
     return RecordVersion(entry, "corrected")
 
-
-def _runs(numbers: list[int]) -> list[tuple[int, int]]:
-    """(first, length) of each run of consecutive numbers in the sorted `numbers`, at most
-    PAGE_LIMIT long."""
-    runs: list[tuple[int, int]] = []
-    for number in numbers:
-        if runs and runs[-1][0] + runs[-1][1] == number and runs[-1][1] < PAGE_LIMIT:
-            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
-        else:
-            runs.append((number, 1))
-    return runs

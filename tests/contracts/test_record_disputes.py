@@ -63,14 +63,13 @@ def test_dispute_toggles_and_repeats(registered, people):
         assert disputed(registered, people.patient, "bp") is value
 
 
-def test_flag_is_the_fifth_field_in_record_of_and_pages(registered, people):
+def test_flag_is_the_fifth_field_in_record_of_and_records_of(registered, people):
     for label in ("a", "b", "c"):
         registered.addRecord(people.patient, digest(label), VITALS, {"from": people.patient})
     registered.disputeRecord(digest("b"), True, {"from": people.patient})
 
     assert registered.recordOf(people.patient, digest("b"))[4] is True
-    digests, records = registered.recordsPage(people.patient, 1, 10)
-    assert [bytes(d) for d in digests] == [digest("a"), digest("b"), digest("c")]
+    records = registered.recordsOf(people.patient, [digest("a"), digest("b"), digest("c")])
     assert [r["disputed"] for r in records] == [False, True, False]
     assert [r[4] for r in records] == [False, True, False]
 

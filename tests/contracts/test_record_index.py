@@ -85,26 +85,15 @@ def test_unknown_record_reads_as_empty(registered, people):
     assert entry(registered, people.patient, "never added") == (ZERO, 0, 0, 0, False)
 
 
-def test_pages_hold_records_in_order(registered, people):
+def test_records_of_returns_entries_in_the_order_asked(registered, people):
     labels = [f"r{i}" for i in range(5)]
     for label in labels:
         registered.addRecord(people.patient, digest(label), VITALS, {"from": people.patient})
 
-    digests, records = registered.recordsPage(people.patient, 2, 3)
-    assert [bytes(d) for d in digests] == [digest(label) for label in labels[1:4]]
-    assert [tuple(r) for r in records] == [tuple(registered.recordOf(people.patient, digest(label)))
-                                           for label in labels[1:4]]
-    assert [r["author"] for r in records] == [people.patient] * 3
+    asked = [digest(label) for label in ("r3", "r0", "never added", "r3")]
+    records = registered.recordsOf(people.patient, asked)
+    assert [tuple(r) for r in records] == [tuple(registered.recordOf(people.patient, d)) for d in asked]
+    assert [r["author"] for r in records] == [people.patient, people.patient, ZERO, people.patient]
+    assert registered.recordsOf(people.patient, []) == []
+    assert [r["author"] for r in registered.recordsOf(people.other_patient, asked[:2])] == [ZERO, ZERO]
 
-    assert len(registered.recordsPage(people.patient, 4, 10)[0]) == 2  # cut at the end
-    assert len(registered.recordsPage(people.patient, 6, 10)[0]) == 0  # past the end
-    assert [bytes(d) for d in registered.recordsPage(people.patient, 0, 1)[0]] == [digest("r0")]  # 0 reads as 1
-    assert len(registered.recordsPage(people.other_patient, 1, 10)[0]) == 0
-
-
-def test_page_size_is_capped(registered, people):
-    for i in range(101):
-        registered.addRecord(people.patient, digest(f"r{i}"), VITALS, {"from": people.patient})
-    assert registered.MAX_PAGE_SIZE() == 100
-    assert len(registered.recordsPage(people.patient, 1, 500)[0]) == 100
-    assert len(registered.recordsPage(people.patient, 101, 500)[0]) == 1
