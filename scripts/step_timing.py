@@ -38,7 +38,7 @@ ADD_STEPS = [
     # web3's build_transaction (nonce, fees, eth_estimateGas one by one), or the library's own
     # batch of the nonce, the fees and a gas estimate or check.
     ("nonce, fees and gas estimate",
-     ["web3.contract.contract:ContractFunction.build_transaction", "app.carechain.chain:Chain._batch"]),
+     ["web3.contract.contract:ContractFunction.build_transaction", "app.carechain.chain:Chain._nonce_fees_and"]),
     ("sign the transaction", ["eth_account.signers.local:LocalAccount.sign_transaction"]),
     ("send", ["web3.eth.eth:Eth.send_raw_transaction"]),
     ("receipt (mined)", ["web3.eth.eth:Eth.wait_for_transaction_receipt"]),

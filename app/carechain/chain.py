@@ -17,7 +17,7 @@ from eth_abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
 from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
 from web3 import Web3
-from web3.exceptions import BlockNotFound, TimeExhausted, Web3RPCError
+from web3.exceptions import TimeExhausted, Web3RPCError
 from web3.logs import DISCARD
 
 from app.carechain.errors import ServiceUnavailable, TransactionFailed
@@ -221,9 +221,7 @@ class Chain:
         replaced; a nonce taken meanwhile by another process is retried."""
         with named_lock("transactions", self.chain_id, account.address):
             for attempt in range(NONCE_RETRIES):
-                answers = self._batch([("eth_getTransactionCount", [account.address, "pending"]),
-                                       ("eth_getBlockByNumber", ["latest", False]),
-                                       ("eth_maxPriorityFeePerGas", [])] + ([check] if check else []))
+                answers = self._nonce_fees_and(account, check)
                 nonce, block, tip = (answer.get("result") for answer in answers[:3])
                 if nonce is None or block is None or tip is None:
                     log.warning("the chain did not answer the nonce and fee lookups: %s", answers[:3])
@@ -259,6 +257,13 @@ class Chain:
                         f"the chain at {self.rpc_url} cannot be reached while transaction {tx_hash.hex()} waits "
                         "to be mined; is it running? Check the page again before repeating the change") from None
 
+    def _nonce_fees_and(self, account: LocalAccount, check: tuple | None) -> list[dict]:
+        """The raw answers to the account's next nonce, the latest block (its base fee), the
+        priority fee and `check`, in one batch request."""
+        return self._batch([("eth_getTransactionCount", [account.address, "pending"]),
+                            ("eth_getBlockByNumber", ["latest", False]),
+                            ("eth_maxPriorityFeePerGas", [])] + ([check] if check else []))
+
     def events(self, event: str, **indexed) -> list:
         """Every `event` since the deployment whose indexed arguments equal `indexed` (a list
         matches any of its values), oldest first. The library reads the event index instead; this
@@ -287,23 +292,18 @@ class Chain:
 
         return self._rpc(fetch)
 
-    def latest_block_and_hash(self, number: int | None) -> tuple[int, str | None]:
-        """The latest block's number and the hash of block `number` (None if there is no such
-        block, or no number), in one batch request: how the event index notices a replaced chain."""
-        if number is None:
-            return self.latest_block(), None
-
-        def fetch():
-            with self.w3.batch_requests() as batch:
-                batch.add(self.w3.eth.get_block_number())
-                batch.add(self.w3.eth.get_block(number))
-                latest, block = batch.execute()
-            return latest, block["hash"].hex() if block else None
-
-        try:
-            return self._rpc(fetch)
-        except BlockNotFound:
-            return self.latest_block(), None
+    def head_and_hash(self, number: int | None) -> tuple[tuple[int, str, int], str | None]:
+        """The latest block's (number, hash, timestamp) and the hash of block `number` (None if
+        there is no such block, or no number), in one batch request: how the event index notices a
+        replaced chain, and the chain's clock at that moment. Hashes as `blocks` gives them."""
+        answers = self._batch([("eth_getBlockByNumber", ["latest", False])]
+                              + ([("eth_getBlockByNumber", [hex(number), False])] if number is not None else []))
+        latest = answers[0].get("result")
+        if not latest:
+            raise ServiceUnavailable(f"the chain at {self.rpc_url} answered without its latest block")
+        block = answers[1].get("result") if number is not None else None
+        return ((int(latest["number"], 16), latest["hash"].removeprefix("0x"), int(latest["timestamp"], 16)),
+                block["hash"].removeprefix("0x") if block else None)
 
     def logs(self, first: int, last: int) -> list:
         """Every log of the contract in blocks `first` to `last`, undecoded."""

@@ -57,6 +57,9 @@ class Contributions:
     def __init__(self, carechain):
         self.carechain = carechain
         self.research = carechain.research
+        # The events read so far, until this connection sends a transaction: a page asks for a
+        # patient's history and the stewards' more than once.
+        self._read: dict[tuple, list] = {}
 
     # The patient's side
 
@@ -139,7 +142,7 @@ class Contributions:
         history = self._history(patient)
         if not history:
             return []
-        stewards = self.research.steward_history()
+        stewards = self._stewards()
         used = []
         for query in self.research.queries():
             block = (query.result or {}).get("asOfBlock")
@@ -154,7 +157,7 @@ class Contributions:
 
     def contributors_at(self, block: int) -> list[Contributor]:
         """Every patient contributing in the state after `block`, from the events."""
-        stewards = self.research.steward_history()
+        stewards = self._stewards()
         latest: dict[str, tuple[int, dict]] = {}
         for event in self.research.chain.events("ContributionSet"):
             if event["blockNumber"] <= block:
@@ -209,11 +212,24 @@ class Contributions:
         return bytes(self.research.chain.call("contributionOf", patient)[3])
 
     def _history(self, patient: str) -> list[Contributor]:
-        stewards = self.research.steward_history()
-        return [Contributor(patient, tuple(categories_in(event["args"]["categories"])),
-                            bytes(event["args"]["contribution"]), _steward_at(stewards, event["blockNumber"]),
-                            event["blockNumber"])
-                for event in self.research.chain.events("ContributionSet", patient=patient)]
+        def read():
+            stewards = self._stewards()
+            return [Contributor(patient, tuple(categories_in(event["args"]["categories"])),
+                                bytes(event["args"]["contribution"]), _steward_at(stewards, event["blockNumber"]),
+                                event["blockNumber"])
+                    for event in self.research.chain.events("ContributionSet", patient=patient)]
+
+        return self._once(("history", patient), read)
+
+    def _stewards(self) -> list[tuple[int, str]]:
+        return self._once(("stewards",), self.research.steward_history)
+
+    def _once(self, key: tuple, read) -> list:
+        """`read()`, read again only after this connection sent a transaction."""
+        key += (len(self.research.chain.receipts),)
+        if key not in self._read:
+            self._read[key] = read()
+        return self._read[key]
 
     def _open_records(self, patient: LocalAccount, entries) -> list:
         """The patient's records, opened without logging; one that does not open is left out."""

@@ -88,19 +88,22 @@ class CareChain(RegistryFlows, StorageFlows, VersionFlows, ReadingFlows, GrantFl
         return Research.of(self)
 
     def indexed(self) -> EventIndex:
-        """The event index, caught up with the chain (one batch request when nothing is new). With
-        `once_per_request`, a catch-up serves every later call until this instance sends a
-        transaction, so a flow still reads the events of its own writes."""
+        """The event index, caught up with the chain (one batch request when nothing is new, which
+        also reads the chain's clock for `now`). With `once_per_request`, a catch-up serves every
+        later call until this instance sends a transaction, so a flow still reads the events of its
+        own writes."""
         sent = len(self.chain.receipts)
         if not (self.once_per_request and self._synced_after == sent):
             self.index.sync(self.chain)
             self._synced_after = sent
+            self._chain_time = (sent, self.index.chain_time)
         return self.index
 
     def now(self) -> int:
         """The later of the wall clock and the chain's clock: Ganache only moves its clock when it
         mines, and tests move it ahead on purpose. With `once_per_request`, the chain's clock is
-        asked once until this instance sends a transaction (which mines a block)."""
+        asked once until this instance sends a transaction (which mines a block); a catch-up of the
+        event index reads it on the way."""
         sent = len(self.chain.receipts)
         if not (self.once_per_request and self._chain_time and self._chain_time[0] == sent):
             self._chain_time = (sent, self.chain.latest_time())

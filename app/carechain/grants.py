@@ -2,6 +2,7 @@
 same transaction, and who may read what now.
 """
 
+import time
 from collections.abc import Iterable
 
 from eth_account.signers.local import LocalAccount
@@ -101,9 +102,11 @@ class GrantFlows:
 
     def readers(self, patient: str, category: int) -> set[str]:
         """Everyone who may read `category` of the patient's records now: live grantees, and the
-        active doctors of granted hospitals."""
-        accounts = list(dict.fromkeys(account for grantee in self.indexed().live_grantees(patient, category, self.now())
-                                      for account in self._covered_by(grantee)))
+        active doctors of granted hospitals. The index lists grants live by the wall clock, which is
+        never later than `now()`: every grant live by the chain's clock, perhaps some the chain then
+        refuses, so the chain's clock need not be asked."""
+        listed = self.indexed().live_grantees(patient, category, int(time.time()))
+        accounts = list(dict.fromkeys(account for grantee in listed for account in self._covered_by(grantee)))
         allowed = self.chain.call_many([("canAccess", (patient, account, int(category))) for account in accounts])
         return {account for account, may in zip(accounts, allowed) if may}  # the chain decides
 

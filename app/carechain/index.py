@@ -97,6 +97,7 @@ class EventIndex:
             self._create_schema()
         self._lock = threading.RLock()  # one statement at a time on the shared connection
         self._caught_up: tuple[float, int] | None = None  # (when the last catch-up began, its block)
+        self.chain_time: int | None = None  # the timestamp of the latest block the last catch-up saw
         self._decoders = _decoders_of(chain)
 
     def _create_schema(self) -> None:
@@ -134,13 +135,15 @@ class EventIndex:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('identity', ?)", (identity,))
             meta = {}
         last = int(meta["last_block"]) if "last_block" in meta else None
-        latest, last_hash = chain.latest_block_and_hash(last)
+        head, last_hash = chain.head_and_hash(last)
         if last is not None and last_hash != meta["last_hash"]:  # reset, replaced or reorganised
             self._rebuild()
             last = None
+        latest = head[0]
         first = chain.deploy_block if last is None else last + 1
         for start in range(first, latest + 1, CHUNK):
-            self._index_blocks(chain, start, min(start + CHUNK - 1, latest))
+            self._index_blocks(chain, start, min(start + CHUNK - 1, latest), head)
+        self.chain_time = head[2]
         return latest
 
     def _rebuild(self) -> None:
@@ -149,11 +152,14 @@ class EventIndex:
                 self._db.execute(f"DELETE FROM {table}")
             self._db.execute("DELETE FROM meta WHERE key IN ('last_block', 'last_hash')")
 
-    def _index_blocks(self, chain, start: int, end: int) -> None:
+    def _index_blocks(self, chain, start: int, end: int, head: tuple[int, str, int]) -> None:
+        """Indexes blocks `start` to `end`; `head` is the latest block's (number, hash, time), which
+        saves asking for it again (a catch-up of the newest blocks often needs no other)."""
         logs = chain.logs(start, end)
         decoded = [self._decoders[bytes(log["topics"][0])].process_log(log) for log in logs
                    if log["topics"] and bytes(log["topics"][0]) in self._decoders]
-        blocks = chain.blocks({event["blockNumber"] for event in decoded} | {end})
+        known = {head[0]: (head[2], head[1])}
+        blocks = known | chain.blocks(({event["blockNumber"] for event in decoded} | {end}) - known.keys())
         end_hash = blocks[end][1]
         self._db.execute("BEGIN IMMEDIATE")
         try:

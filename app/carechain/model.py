@@ -1,5 +1,6 @@
 """The library's view of what the chain holds: participants, index entries, opened records, grants."""
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -117,8 +118,16 @@ class PatientAccess:
 
 
 def checksum(address: str, what: str = "address") -> str:
-    if not isinstance(address, str) or not is_address(address):
+    checksummed = _checksummed(address) if isinstance(address, str) else None
+    if checksummed is None:
         raise InvalidInput(f"{address!r} is not a valid {what}: expected 0x and 40 hexadecimal characters")
-    if address != address.lower() and address != address.upper() and to_checksum_address(address) != address:
+    if address != address.lower() and address != address.upper() and checksummed != address:
         raise InvalidInput(f"{address} has a wrong checksum: check it for typing errors")
-    return to_checksum_address(address)
+    return checksummed
+
+
+@functools.lru_cache(maxsize=4096)
+def _checksummed(address: str) -> str | None:
+    """The checksummed form of `address`, None if it is not one; cached, as each check costs a keccak
+    or two and flows ask about the same few addresses again and again."""
+    return to_checksum_address(address) if is_address(address) else None

@@ -11,6 +11,7 @@ import pytest
 from eth_account import Account
 
 from app.carechain import crypto
+from app.carechain.chain import Chain
 from app.carechain.contributions import Contributions
 from app.carechain.records import Category, Record, fhir_datetime, patient_reference
 from app.carechain.research_stats import Query
@@ -197,3 +198,18 @@ def test_the_patient_is_told_when_new_records_would_change_the_contribution(care
 
     shown = page(me.post("/research/mine", {"datasets": [str(int(Category.CONDITIONS))]}, follow_redirects=True))
     assert 'id="new-records"' not in shown and later in shown.split("Exactly what the steward sees")[1]
+
+
+def test_the_patients_research_page_reads_each_log_once(carechain, as_user, patient, steward, monkeypatch):
+    """The new-records count and the list of queries that used the data share one read of the
+    patient's contributions and one of the stewards' history (the steward's public key is another,
+    filtered read)."""
+    carechain.add_record(patient, patient.address, coded_condition(patient, unique_code()))
+    me = as_user(patient)
+    me.post("/research/mine", {"datasets": [str(int(Category.CONDITIONS))]})
+    read = []
+    original = Chain.events
+    monkeypatch.setattr(Chain, "events", lambda chain, event, **indexed: read.append((event, *indexed)) or original(
+        chain, event, **indexed))
+    assert "Exactly what the steward sees" in page(me.get("/research/mine"))
+    assert read.count(("ContributionSet", "patient")) == 1 and read.count(("StewardSet",)) == 1, read
