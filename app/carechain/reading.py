@@ -3,6 +3,7 @@ logged on chain before anything is shown; refusals explained in words.
 """
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from eth_account.signers.local import LocalAccount
@@ -12,7 +13,7 @@ from app.carechain import crypto, envelope, redaction
 from app.carechain.errors import AccessDenied, IntegrityError, InvalidInput, TransactionFailed
 from app.carechain.model import ZERO_ADDRESS, Numbering, OpenedRecord, Participant, RecordEntry, checksum
 from app.carechain.records import Category, Record
-from app.carechain.summaries import Summary, open_summary
+from app.carechain.summaries import FETCHERS, Summary, open_summary
 
 HEADER_READ = 8192  # first read of an envelope: its header, for most records
 
@@ -35,15 +36,24 @@ class ReadingFlows:
         """`read_record` for several records of one patient (a chart, a list of alerts): one batch
         of access checks, and one transaction logging every read, before anything is shown."""
         patient = checksum(patient)
-        opened = [self._open(reader, patient, entry) for entry in self._readable_entries(patient, digests,
-                                                                                          reader.address)]
+        # The envelopes are fetched while the chain is asked whether the reader may open them: they
+        # are public by design, so fetching before the answer reveals nothing, and the chain's
+        # answer comes first (a refusal waits for no fetch, and is what the reader is told).
+        pool = ThreadPoolExecutor(FETCHERS)
+        try:
+            fetches = {digest: pool.submit(self.store.get, digest) for digest in dict.fromkeys(map(bytes, digests))}
+            opened = [self._open(reader, patient, entry, fetches[entry.digest].result())
+                      for entry in self._readable_entries(patient, digests, reader.address)]
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
         if log and reader.address != patient and opened:
             self._log_reads(reader, patient, [record.entry.digest for record in opened])
         return opened
 
-    def _open(self, reader: LocalAccount, patient: str, entry: RecordEntry) -> OpenedRecord:
-        """Fetches, verifies and decrypts the record of `entry` (a redacted copy: see sharing.py)."""
-        header, ciphertext = envelope.decode(self.store.get(entry.digest))
+    def _open(self, reader: LocalAccount, patient: str, entry: RecordEntry, data: bytes) -> OpenedRecord:
+        """Verifies and decrypts the record of `entry`, its envelope `data` fetched and re-hashed
+        (a redacted copy: see sharing.py)."""
+        header, ciphertext = envelope.decode(data)
         self._check_header(patient, entry, header)
         key = self._record_key(reader, patient, entry.digest, header)
         resource_json, attachment, block = self._unseal(key, header, ciphertext)

@@ -242,4 +242,5 @@ class SummaryFlows:
         """The header's summary, opened with the record key; a version 1 envelope has none, and the
         record itself, opened, tells."""
         summary = open_summary(key, header)
-        return summary if summary is not None else Summary.of(self._open(reader, patient, entry).record)
+        return summary if summary is not None else Summary.of(
+            self._open(reader, patient, entry, self.store.get(entry.digest)).record)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from app.carechain.errors import IntegrityError, ServiceUnavailable
+from app.carechain.errors import AccessDenied, IntegrityError, ServiceUnavailable
 from app.carechain.records import document
 from tests.e2e.helpers import pulse
 
@@ -110,3 +110,17 @@ def test_a_stalled_ipfs_node_is_reported_as_stalled_not_as_lost_data(carechain, 
     finally:
         services.ipfs.send_signal(signal.SIGCONT)
     assert carechain.read_record(patient, patient.address, entry.digest).record.resource["valueQuantity"]
+
+
+def test_a_refused_read_is_refused_at_once_while_the_ipfs_node_stalls(carechain, services, patient, people):
+    """A read fetches the envelope while it asks the chain: the chain's refusal is what the reader
+    is told, and it waits for no fetch."""
+    entry = carechain.add_record(patient, patient.address, pulse(patient))
+    services.ipfs.send_signal(signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with pytest.raises(AccessDenied):
+            carechain.read_record(people.doctor, patient.address, entry.digest)
+        assert time.monotonic() - started < carechain.store.fetch_timeout
+    finally:
+        services.ipfs.send_signal(signal.SIGCONT)
