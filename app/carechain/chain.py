@@ -171,11 +171,12 @@ class Chain:
             results.append(function.decode(answer.get("result") or "0x"))
         return results
 
-    def transact(self, account: LocalAccount, function: str, *args) -> dict:
+    def transact(self, account: LocalAccount, function: str, *args, before_sending=None) -> dict:
         """Signs with `account`, sends, and waits until mined. A refusal raises TransactionFailed
         with its reason before anything is sent; nothing half-happens. One account's transactions
         are sent one at a time (see `_serialized`), so two tabs or a double click never race for a
-        nonce."""
+        nonce. `before_sending()`, if given, runs once the chain's dry run passed and before the
+        transaction is signed: what must be done before it (an exception there sends nothing)."""
         encoder = self._functions[function]
         shape = (function, encoder.input_types)
         request = {"from": account.address, "to": self.address, "data": encoder.encode(args)}
@@ -186,6 +187,8 @@ class Chain:
             def build(nonce: int, fees: dict, check) -> dict:
                 if check.get("error"):
                     raise self._refusal(function, check["error"])
+                if before_sending:
+                    before_sending()
                 gas = int(known_gas * GAS_MARGIN) if known_gas else int(check["result"], 16)
                 if not known_gas:
                     _GAS[shape] = max(_GAS.get(shape, 0), gas)

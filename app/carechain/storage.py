@@ -7,12 +7,15 @@ submissions never race. Envelopes are deterministic (see crypto.py), so retrying
 stores the same bytes under the same digest and finds the index entry already there.
 """
 import dataclasses
+from concurrent import futures
+from concurrent.futures import ThreadPoolExecutor
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from app.carechain import crypto, envelope
-from app.carechain.errors import InvalidInput, TransactionFailed
+from app.carechain.errors import IntegrityError, InvalidInput, TransactionFailed
+from app.carechain.ipfs import cid_digest
 from app.carechain.locks import named_lock
 from app.carechain.model import NO_DIGEST, ZERO_ADDRESS, Numbering, RecordEntry, checksum
 from app.carechain.records import Category, Record
@@ -45,12 +48,30 @@ class StorageFlows:
         return self._store_record(author, patient, category, data)
 
     def _store_record(self, author: LocalAccount, patient: str, category: Category, data: bytes) -> RecordEntry:
-        """Stores an envelope within the patient's quota and indexes it as a new record by `author`."""
-        with self._storage_lock(patient):
+        """Stores an envelope within the patient's quota and indexes it as a new record by `author`.
+        The node pins it while the chain is asked for the nonce, the fees and a dry run of the
+        transaction (the digest computed here, as the node computes it); the transaction is sent
+        only once the envelope is pinned under that digest."""
+        with self._storage_lock(patient), ThreadPoolExecutor(1) as pool:
             self.quota.check(patient, len(data))
-            digest = self.store.put(data)
-            entry, created = self._index(patient, digest, lambda: self.chain.transact(
-                author, "addRecord", patient, digest, int(category)))
+            digest = cid_digest(data)
+            pinning = pool.submit(self.store.put, data)
+
+            def pinned() -> None:
+                stored = pinning.result()
+                if stored != digest:  # never for the node's default layout; refused rather than indexed
+                    self.store.unpin(stored)
+                    raise IntegrityError("the IPFS node stored the record under another address than expected")
+
+            def send() -> dict:
+                try:
+                    return self.chain.transact(author, "addRecord", patient, digest, int(category),
+                                               before_sending=pinned)
+                except TransactionFailed:
+                    futures.wait([pinning])  # the release that follows must find it pinned to unpin it
+                    raise
+
+            entry, created = self._index(patient, digest, send)
             if created:
                 self.quota.count(patient, len(data))
         return entry

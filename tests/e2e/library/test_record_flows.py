@@ -1,6 +1,11 @@
 """A patient adds records; a doctor with write access adds signed records; both read them back
 verified, and a provider's read is logged on chain."""
 
+import time
+
+import pytest
+
+from app.carechain.errors import TransactionFailed
 from app.carechain.records import Category, document
 from app.carechain.vitals import vital_sign
 from tests.e2e.helpers import days_from_now, pulse
@@ -68,7 +73,7 @@ def test_upload_interrupted_after_storing_completes_on_retry(carechain, patient)
     """The envelope reached IPFS but the transaction never went out (say the process died)."""
     record = pulse(patient, 80)
     original = carechain.chain.transact
-    carechain.chain.transact = lambda *args: (_ for _ in ()).throw(ConnectionError("process died"))
+    carechain.chain.transact = lambda *args, **kwargs: (_ for _ in ()).throw(ConnectionError("process died"))
     try:
         try:
             carechain.add_record(patient, patient.address, record)
@@ -93,5 +98,21 @@ def test_a_refused_record_leaves_nothing_pinned_or_indexed(carechain, people, pa
         raise AssertionError("a read-only grantee added a record")
     except AccessDenied as error:
         assert "not add them" in str(error)
+    assert carechain.participant(patient.address).record_count == 0
+    assert set(carechain.store._client.pin.ls(type="recursive")["Keys"]) == pins_before
+
+
+def test_a_record_the_chain_refuses_is_unpinned_once_its_pin_finished(carechain, people, patient, monkeypatch):
+    """The envelope is pinned while the chain dry-runs the transaction. When the chain refuses
+    (here the library's own check is skipped, as a check gone stale would be) before the pin has
+    finished, the pin is awaited and then dropped: nothing stays pinned, nothing is indexed."""
+    carechain.grant(patient, people.outsider.address, [Category.VITALS], False, days_from_now(carechain, 1))
+    monkeypatch.setattr(type(carechain), "_require_access", lambda *args, **kwargs: None)
+    put = carechain.store.put
+    monkeypatch.setattr(carechain.store, "put", lambda data: time.sleep(0.5) or put(data))  # the refusal comes first
+    pins_before = set(carechain.store._client.pin.ls(type="recursive")["Keys"])
+    with pytest.raises(TransactionFailed) as refused:
+        carechain.add_record(people.outsider, patient.address, pulse(patient))
+    assert refused.value.error_name == "RecordIndexUnauthorizedAuthor"
     assert carechain.participant(patient.address).record_count == 0
     assert set(carechain.store._client.pin.ls(type="recursive")["Keys"]) == pins_before
