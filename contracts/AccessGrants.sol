@@ -175,6 +175,25 @@ abstract contract AccessGrants is Devices {
     }
 
     /**
+     * @notice {canAccess} for each of `readers`, in the same order: one call for everyone a new
+     * record's key is sealed for, however many doctors a hospital's grant covers.
+     * @param patient The patient whose records are asked for.
+     * @param readers The accounts that want to read.
+     * @param category The record category, 0 to 31.
+     */
+    function canAccessEach(address patient, address[] calldata readers, uint8 category)
+        external
+        view
+        returns (bool[] memory allowed)
+    {
+        allowed = new bool[](readers.length);
+        if (category >= CATEGORY_COUNT) return allowed;
+        for (uint256 i = 0; i < readers.length; ++i) {
+            allowed[i] = _readableUntil(patient, readers[i], category) != 0;
+        }
+    }
+
+    /**
      * @notice Whether `author` may add records of `patient` in `category` now: the patient
      * itself, or an unsuspended doctor whose own or hospital grant covers the category with the
      * write right.

@@ -107,7 +107,7 @@ class GrantFlows:
         refuses, so the chain's clock need not be asked."""
         listed = self.indexed().live_grantees(patient, category, int(time.time()))
         accounts = list(dict.fromkeys(account for grantee in listed for account in self._covered_by(grantee)))
-        allowed = self.chain.call_many([("canAccess", (patient, account, int(category))) for account in accounts])
+        allowed = self.chain.call("canAccessEach", patient, accounts, int(category)) if accounts else []
         return {account for account, may in zip(accounts, allowed) if may}  # the chain decides
 
     def remaining_access(self, patient: str, account: str) -> list[GrantView]:

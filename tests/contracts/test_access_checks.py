@@ -1,4 +1,4 @@
-"""canAccess and canWrite answer for the patient itself and for anyone without a grant."""
+"""canAccess, canAccessEach and canWrite answer for the patient itself and for anyone without a grant."""
 
 from conftest import VITALS, grant, mask
 
@@ -25,3 +25,14 @@ def test_checks_are_free_calls(registered, people):
     assert registered.canAccess.call(people.patient, people.colleague, VITALS)
     assert registered.canAccess.abi["stateMutability"] == "view"
     assert registered.canWrite.abi["stateMutability"] == "view"
+
+
+def test_can_access_each_answers_as_can_access_for_every_reader(registered, people):
+    grant(registered, people.patient, people.hospital, mask(VITALS))
+    readers = [people.patient, people.hospital, people.colleague, people.outsider, people.stranger, people.colleague]
+    assert registered.canAccessEach(people.patient, readers, VITALS) == [
+        registered.canAccess(people.patient, reader, VITALS) for reader in readers]
+    assert registered.canAccessEach(people.patient, readers, VITALS) == [True, True, True, False, False, True]
+    assert registered.canAccessEach(people.patient, readers, 32) == [False] * len(readers)
+    assert registered.canAccessEach(people.patient, [], VITALS) == []
+    assert registered.canAccessEach.abi["stateMutability"] == "view"

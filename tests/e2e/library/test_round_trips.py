@@ -92,3 +92,20 @@ def test_a_cached_deployment_check_refuses_a_replaced_chain(carechain, monkeypat
         carechain.chain.check_deployment(cached=True)
     assert key not in chain_module._DEPLOYMENTS  # the next connection checks in full
     carechain.chain.check_deployment(cached=True)
+
+
+def test_an_add_confirms_every_reader_in_one_call(carechain, people, patient, monkeypatch):
+    """A hospital's grant covers its doctors: the add seals the record's key for the hospital, both
+    its doctors and a doctor with a grant of their own, and the chain confirms all four in one
+    `canAccessEach` call (one `canAccess` call each before)."""
+    carechain.grant(patient, people.hospital.address, [Category.VITALS], False, days_from_now(carechain, 3))
+    carechain.grant(patient, people.outsider.address, [Category.VITALS], False, days_from_now(carechain, 3))
+    asked = []
+    call_many = chain_module.Chain.call_many
+    monkeypatch.setattr(chain_module.Chain, "call_many",
+                        lambda chain, calls: asked.extend(name for name, _ in calls) or call_many(chain, calls))
+    entry = carechain.add_record(patient, patient.address, pulse(patient))
+    assert asked.count("canAccessEach") == 1 and "canAccess" not in asked, asked
+    monkeypatch.undo()
+    for reader in (people.hospital, people.doctor, people.colleague, people.outsider):
+        assert carechain.read_record(reader, patient.address, entry.digest, log=False).record.category == Category.VITALS
