@@ -192,8 +192,8 @@ def breakdown(title: str, steps, flow, runs: int) -> str:
             continue
         accounted += ms
         rows.append(f"| {label} | {ms:.1f} | {timer.calls[label] / runs:g} | {ms / total:.0%} |")
-    rows.append(f"| everything else (Python between the steps{', waiting for a step beside them' if timer.background else ''}) "
-                f"| {total - accounted:.1f} | - | {(total - accounted) / total:.0%} |")
+    rest = "Python between the steps" + (", waiting for a step beside them" if timer.background else "")
+    rows.append(f"| everything else ({rest}) | {total - accounted:.1f} | - | {(total - accounted) / total:.0%} |")
     for kind, requests in timer.round_trips.items():
         per_run = ", ".join(f"{name} {count / runs:g}" for name, count in requests.most_common())
         count, calls = sum(requests.values()) / runs, timer.requested_calls[kind] / runs

@@ -381,8 +381,8 @@ _DEPLOYMENTS: dict[tuple, str] = {}
 
 class _Connection:
     """What a `Chain` needs of its manifest and node that never changes while the manifest does
-    not: web3's contract object (building it from the ABI took most of a page's Python time) and
-    the error table. One per process and (URL, manifest, timeout, contract), shared by every
+    not: web3's contract object (building it from the ABI took most of a page's Python time), the
+    functions' encoders and the error table. One per process and (URL, manifest, timeout, contract), shared by every
     `Chain`: web3 keeps a session per thread and a batch per context, so threads may share it."""
 
     _cache: dict[tuple, tuple[tuple, "_Connection"]] = {}  # key -> (the manifest's version, connection)
